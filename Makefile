@@ -1,0 +1,43 @@
+# paywatch — every target installs what it needs first (scripts/setup.sh is
+# idempotent), so on a fresh machine `make demo` and `make test` just work.
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+PORT ?= 8080
+HOST ?= 127.0.0.1
+
+.PHONY: setup pkg server demo test lint test-native test-browser test-e2e bench size clean
+
+setup:
+	@bash scripts/setup.sh
+
+## The npm package in pkg/: wasm-pack build, then pkg.json merged in.
+pkg: setup
+	wasm-pack build --release --target web --out-dir pkg --no-pack
+	node scripts/build-pkg.mjs
+
+server: setup
+	cargo build --release -p paywatch-server
+
+## Builds everything and serves the demo at http://$(HOST):$(PORT)
+demo: pkg server
+	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg
+
+## Every test: lints, native unit + server tests, browser tests, page-level tests.
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p paywatch --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+bench: pkg server
+	bash scripts/bench.sh
+
+size: pkg
+	@bash scripts/size.sh
+
+clean:
+	cargo clean
+	rm -rf pkg

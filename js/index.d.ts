@@ -1,0 +1,105 @@
+/** How a watch learns the status. */
+export type Strategy = "interval" | "poll" | "long-poll" | "sse" | "websocket" | "auto";
+
+/** What a paid order of one `type` reports. */
+export interface TypeEntry {
+  /** Passed to `window.kbnClickAna(label)`; omitted: not called. */
+  label?: string | null;
+  /** Passed to `window.PinganAna.fire(eventId)`; omitted: not called. */
+  eventId?: number | string | null;
+  /** Passed to `onStatus` and set as `outcome.payStatus`. */
+  payStatus?: unknown;
+}
+
+/** A step of a watch, for logs and timelines (`onEvent`). */
+export interface PayWatchEvent {
+  /** `check`, `answer`, `skip`, `connect`, `open`, `push`, `ignored`, `lost`, `reconnect`, `fallback`, `end`. */
+  kind: string;
+  strategy: Strategy;
+  orderNo: string;
+  /** `Date.now()` when it happened. */
+  at: number;
+  /** The verdict (`pending`, `paid`, …) or other detail, when there is one. */
+  detail?: string;
+}
+
+/** An error passed to `onError`; watching goes on. */
+export interface PayWatchError extends Error {
+  name: "PayWatchError";
+  /** `check` (request failed), `body` (not a status body), `connection` (push channel), `hook` (a callback threw). */
+  kind: "check" | "body" | "connection" | "hook";
+  orderNo: string;
+  strategy?: Strategy;
+  /** For `hook`: what the callback threw. */
+  cause?: unknown;
+}
+
+export interface PayWatchOptions {
+  /** How to watch. Default `"poll"`. */
+  strategy?: Strategy;
+  /** Status URL for interval, poll, long-poll and catch-up checks. Default `"/pay"`. */
+  endpoint?: string;
+  /** Sent as the `action` query parameter. Default `"check_pay_status_by_order"`. */
+  action?: string;
+  /** Gap between checks for interval and poll (ms, > 0). Default `2000`. */
+  intervalMs?: number;
+  /** How long the server may hold a long-poll request (s, >= 0). Default `25`. */
+  longPollWaitSec?: number;
+  /** EventSource URL. Default `"/payment-status"`. */
+  sseUrl?: string;
+  /** WebSocket URL, relative to the page allowed. Default `ws(s)://<page host>/ws`. */
+  wsUrl?: string;
+  /** Give up after this long: outcome `timeout` (ms, > 0, `Infinity` for never). Default `900000` (15 min). */
+  timeoutMs?: number;
+  /** Abort one HTTP check after this long (ms, > 0); long-poll adds the wait. Default `10000`. */
+  requestTimeoutMs?: number;
+  /** Per-`type` analytics label, event id and `payStatus`; entries replace the seed table's (`1`, `default`). */
+  types?: { [type: number]: TypeEntry; default?: TypeEntry };
+  /** Call `window.kbnClickAna` and `window.PinganAna.fire` when paid, if they exist. Default `true`. */
+  analytics?: boolean;
+  /** A new exclusive watch cancels every running watch (one watch per page). Default `true`. */
+  exclusive?: boolean;
+  /** Called once with the type's `payStatus` when paid (the seed's `setPayStatus`). */
+  onStatus?: (payStatus: any) => void;
+  /** Called once with the outcome when paid. */
+  onPaid?: (outcome: PayOutcome) => void;
+  /** A check failed or a hook threw; watching goes on. Default: `console.warn`. */
+  onError?: (error: PayWatchError) => void;
+  /** Every step of the watch, for logs and timelines. */
+  onEvent?: (event: PayWatchEvent) => void;
+}
+
+export type PayOutcomeStatus = "paid" | "closed" | "expired" | "timeout" | "cancelled";
+
+export interface PayOutcome {
+  status: PayOutcomeStatus;
+  orderNo: string;
+  /** The `type` passed to `checkPayStatus`, or `null`. */
+  type: number | null;
+  /** The type's `payStatus` when paid, else `null`. */
+  payStatus: any;
+  /** The transport that saw the final status (`poll` for a push transport's catch-up check). */
+  strategy: Strategy;
+  /** HTTP checks made plus push connections opened. */
+  attempts: number;
+  elapsedMs: number;
+}
+
+/** Sets page-wide default options, merged over earlier calls. Throws on an invalid option once loaded. */
+export function configure(options: PayWatchOptions): void;
+
+/**
+ * Watches an order until it is paid, closed or expired, times out, or is
+ * stopped. Rejects at once, before any request, on bad input. A call for the
+ * order already being watched returns that watch's promise.
+ */
+export function checkPayStatus(order_no: string, type?: number | null, options?: PayWatchOptions): Promise<PayOutcome>;
+
+/** Stops one order's watch, or every watch; their promises resolve `cancelled`. */
+export function stopPayStatus(order_no?: string): void;
+
+/** Loads the wasm module ahead of time (optional). */
+export function init(wasmSource?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+/** How many watches are running on this page. */
+export function activeWatches(): number;

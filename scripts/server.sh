@@ -1,0 +1,20 @@
+# Sourced by scripts that need a running reference server. `start_server
+# [args…]` starts target/debug/paywatch-server on a free 127.0.0.1 port,
+# exports PAYWATCH_SERVER=http://127.0.0.1:PORT and stops it on exit.
+start_server() {
+  local bin=${PAYWATCH_SERVER_BIN:-target/debug/paywatch-server}
+  local log
+  log=$(mktemp)
+  "$bin" --host 127.0.0.1 --port 0 --www www --pkg pkg "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null; true' EXIT
+  local url=""
+  for _ in $(seq 1 100); do
+    url=$(sed -n 's/^paywatch-server listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n1)
+    [ -n "$url" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log"; echo "server died" >&2; return 1; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || { cat "$log"; echo "server did not start" >&2; return 1; }
+  export PAYWATCH_SERVER=$url
+}

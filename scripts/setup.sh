@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every tool `make demo` and `make test` need, and nothing that is
+# already there. Safe to run again and again; `make` runs it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# 1. Rust target for the browser.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || rustup component add "$c"
+done
+
+# 2. Debian packages: headless Chromium + its driver for browser tests,
+#    binaryen for wasm-opt (wasm-pack finds /usr/bin/wasm-opt itself).
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+[ -x /usr/bin/wasm-opt ] || need_apt+=(binaryen)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  say "apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# 3. wasm-pack, and the wasm-bindgen CLI at exactly the version Cargo.lock pins
+#    (wasm-pack uses the one on PATH; a mismatch is a hard error).
+if ! command -v wasm-pack >/dev/null; then
+  say "cargo install wasm-pack"
+  cargo install wasm-pack --locked
+fi
+want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$want" != "$have" ]; then
+  say "cargo install wasm-bindgen-cli $want (have: ${have:-none})"
+  # Not --locked: one of its pinned dependencies is missing from the registry.
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# 4. Node packages for the page-level (playwright-core) tests.
+if [ -f tests/e2e/package.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+    say "npm ci in tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+say "ready"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: lints, native tests, then the browser tests in headless
+# Chromium against a real reference server on a free loopback port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+start=$(date +%s)
+step() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+step "lint: rustfmt, clippy (native and wasm32)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p paywatch --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests: policy code and the reference server"
+cargo test --workspace
+
+step "build: npm package and server"
+wasm-pack build --release --target web --out-dir pkg --no-pack
+node scripts/build-pkg.mjs
+cargo build -p paywatch-server
+
+step "start the reference server"
+source scripts/server.sh
+start_server --test-hooks --heartbeat-ms 300
+echo "server: $PAYWATCH_SERVER"
+
+step "browser tests: wasm-bindgen-test in headless Chromium"
+wasm-pack test --headless --chrome -- --test polling --test push
+
+if [ -f tests/e2e/run.mjs ]; then
+  step "page-level tests: the npm package in a plain page and a Vite app"
+  node tests/e2e/run.mjs
+fi
+
+step "all tests passed"

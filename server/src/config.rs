@@ -1,0 +1,195 @@
+//! Command-line options. Hand-written on purpose: eight flags do not need a
+//! parser crate.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the server can be told at start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to bind. Default `127.0.0.1`: the server is a local tool.
+    pub host: String,
+    /// Port to bind; `0` lets the OS pick a free one.
+    pub port: u16,
+    /// Directory served at `/` (the demo pages).
+    pub www: PathBuf,
+    /// Directory served at `/pkg/` (the built wasm package).
+    pub pkg: PathBuf,
+    /// Gap between SSE comment heartbeats and WebSocket pings.
+    pub heartbeat: Duration,
+    /// Lifetime of an order created without `ttl_ms`.
+    pub order_ttl: Duration,
+    /// Mount the `/_test/` routes (stats, fault injection).
+    pub test_hooks: bool,
+    /// Base URL for links handed to phones (`pay_url`, QR code), e.g.
+    /// `http://192.168.1.20:8080`. Without it the request's `Host` is used.
+    pub public_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            www: PathBuf::from("www"),
+            pkg: PathBuf::from("pkg"),
+            heartbeat: Duration::from_millis(15_000),
+            order_ttl: Duration::from_secs(900),
+            test_hooks: false,
+            public_url: None,
+        }
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Config),
+    Help,
+}
+
+pub const USAGE: &str = "\
+paywatch-server - reference backend for paywatch
+
+USAGE:
+    paywatch-server [OPTIONS]
+
+OPTIONS:
+    --host HOST            address to bind                  [default: 127.0.0.1]
+    --port PORT            port to bind, 0 = any free port  [default: 8080]
+    --www DIR              directory served at /            [default: www]
+    --pkg DIR              directory served at /pkg/        [default: pkg]
+    --heartbeat-ms MS      SSE comment / WebSocket ping gap [default: 15000]
+    --order-ttl-sec SEC    lifetime of a new order          [default: 900]
+    --test-hooks           enable the /_test/ routes (never in production)
+    --public-url URL       base URL for pay links and QR codes
+                           [default: http://<request Host header>]
+    -h, --help             print this help
+
+On start it prints one line: `paywatch-server listening on http://HOST:PORT`.
+";
+
+/// Parses the arguments after the program name. Accepts `--flag value` and
+/// `--flag=value`.
+pub fn parse<I, S>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut cfg = Config::default();
+    let mut it = args.into_iter().map(Into::into);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match inline.clone().or_else(|| it.next()) {
+                Some(v) => Ok(v),
+                None => Err(format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--host" => cfg.host = value("--host")?,
+            "--port" => cfg.port = number(&value("--port")?, "--port")?,
+            "--www" => cfg.www = PathBuf::from(value("--www")?),
+            "--pkg" => cfg.pkg = PathBuf::from(value("--pkg")?),
+            "--heartbeat-ms" => {
+                let ms: u64 = number(&value("--heartbeat-ms")?, "--heartbeat-ms")?;
+                if ms == 0 {
+                    return Err("--heartbeat-ms must be at least 1".into());
+                }
+                cfg.heartbeat = Duration::from_millis(ms);
+            }
+            "--order-ttl-sec" => {
+                let s: u64 = number(&value("--order-ttl-sec")?, "--order-ttl-sec")?;
+                cfg.order_ttl = Duration::from_secs(s);
+            }
+            "--test-hooks" => {
+                if inline.is_some() {
+                    return Err("--test-hooks takes no value".into());
+                }
+                cfg.test_hooks = true;
+            }
+            "--public-url" => {
+                let url = value("--public-url")?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(format!(
+                        "--public-url must start with http:// or https://, got {url:?}"
+                    ));
+                }
+                cfg.public_url = Some(url.trim_end_matches('/').to_string());
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    Ok(Command::Run(cfg))
+}
+
+fn number<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
+    s.parse()
+        .map_err(|_| format!("{flag} expects a non-negative integer, got {s:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Config {
+        match parse(args.iter().copied()).unwrap() {
+            Command::Run(c) => c,
+            Command::Help => panic!("help"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = run(&[]);
+        assert_eq!(c.host, "127.0.0.1");
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.heartbeat, Duration::from_secs(15));
+        assert_eq!(c.order_ttl, Duration::from_secs(900));
+        assert!(!c.test_hooks);
+        assert!(c.public_url.is_none());
+    }
+
+    #[test]
+    fn all_flags() {
+        let c = run(&[
+            "--host",
+            "0.0.0.0",
+            "--port=0",
+            "--www",
+            "w",
+            "--pkg",
+            "p",
+            "--heartbeat-ms",
+            "100",
+            "--order-ttl-sec",
+            "5",
+            "--test-hooks",
+            "--public-url",
+            "http://10.0.0.2:8080/",
+        ]);
+        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.port, 0);
+        assert_eq!(c.www, PathBuf::from("w"));
+        assert_eq!(c.pkg, PathBuf::from("p"));
+        assert_eq!(c.heartbeat, Duration::from_millis(100));
+        assert_eq!(c.order_ttl, Duration::from_secs(5));
+        assert!(c.test_hooks);
+        assert_eq!(c.public_url.as_deref(), Some("http://10.0.0.2:8080"));
+    }
+
+    #[test]
+    fn errors_and_help() {
+        assert!(matches!(parse(["--help"]), Ok(Command::Help)));
+        assert!(parse(["--port"]).unwrap_err().contains("needs a value"));
+        assert!(parse(["--port", "x"]).is_err());
+        assert!(parse(["--port", "70000"]).is_err());
+        assert!(parse(["--bogus"]).unwrap_err().contains("unknown argument"));
+        assert!(parse(["--heartbeat-ms", "0"]).is_err());
+        assert!(parse(["--public-url", "ftp://x"]).is_err());
+    }
+}

@@ -1,0 +1,266 @@
+//! State behind `--test-hooks`: per-order counters, injected faults and a
+//! control channel to drop or feed live SSE/WebSocket subscriptions.
+//!
+//! Kept apart from the [`Store`](crate::store::Store) and keyed by the order
+//! number exactly as the server decoded it, so it also counts requests for
+//! orders that do not exist. Without `--test-hooks` none of this is created
+//! and the request paths skip it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+
+use crate::store::now_ms;
+
+/// Sent to every live SSE stream / WebSocket subscription of one order.
+#[derive(Clone, Debug)]
+pub enum Control {
+    /// End the SSE body / close the WebSocket abruptly.
+    Drop,
+    /// Send this text verbatim (SSE `data:` without id; WS text frame).
+    Push(String),
+}
+
+/// How the next `/pay` answers for an order are corrupted.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+pub enum FailKind {
+    /// 500 with a JSON error body.
+    #[default]
+    #[serde(rename = "500")]
+    ServerError,
+    /// 200 `text/html` `<html>oops</html>`.
+    #[serde(rename = "html")]
+    Html,
+    /// 200 `text/plain` `not json`.
+    #[serde(rename = "non_json")]
+    NonJson,
+    /// 200 `{"hello":"world"}`.
+    #[serde(rename = "other_json")]
+    OtherJson,
+}
+
+/// Body of `POST /_test/orders/{no}/behavior`. Each field present replaces
+/// the current setting; absent fields keep theirs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorPatch {
+    pub delay_ms: Option<u64>,
+    pub ignore_wait: Option<bool>,
+    pub fail_next: Option<u32>,
+    pub fail_kind: Option<FailKind>,
+    pub refuse_push: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Behavior {
+    pub delay_ms: u64,
+    pub ignore_wait: bool,
+    pub fail_next: u32,
+    pub fail_kind: FailKind,
+    pub refuse_push: bool,
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    checks: u64,
+    in_flight: u64,
+    max_in_flight: u64,
+    long_poll_waiting: u64,
+    sse_open: u64,
+    ws_open: u64,
+    sse_connects: u64,
+    ws_connects: u64,
+    last_order_no: Option<String>,
+    last_query: Option<String>,
+    last_event_ids: Vec<String>,
+    check_times_ms: Vec<u64>,
+}
+
+struct Probe {
+    stats: Stats,
+    behavior: Behavior,
+    control: broadcast::Sender<Control>,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            stats: Stats::default(),
+            behavior: Behavior::default(),
+            control: broadcast::channel(64).0,
+        }
+    }
+}
+
+/// Which live counter a [`Gauge`] holds up.
+#[derive(Clone, Copy, Debug)]
+pub enum GaugeKind {
+    InFlight,
+    LongPollWaiting,
+    SseOpen,
+    WsOpen,
+}
+
+/// The test-hook registry.
+#[derive(Default)]
+pub struct Hooks {
+    probes: Mutex<HashMap<String, Probe>>,
+}
+
+impl Hooks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, order_no: &str, f: impl FnOnce(&mut Probe) -> R) -> R {
+        let mut probes = self.probes.lock().unwrap();
+        if !probes.contains_key(order_no) {
+            probes.insert(order_no.to_string(), Probe::default());
+        }
+        f(probes.get_mut(order_no).expect("just inserted"))
+    }
+
+    /// Records one `/pay` check and counts it in flight until the returned
+    /// gauge is dropped. Returns the behaviour in force for it.
+    pub fn begin_check(self: &Arc<Self>, order_no: &str, raw_query: &str) -> (Gauge, Behavior) {
+        let behavior = self.with(order_no, |p| {
+            let s = &mut p.stats;
+            s.checks += 1;
+            s.in_flight += 1;
+            s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            s.last_order_no = Some(order_no.to_string());
+            s.last_query = Some(raw_query.to_string());
+            s.check_times_ms.push(now_ms());
+            p.behavior.clone()
+        });
+        let gauge = Gauge {
+            hooks: self.clone(),
+            order_no: order_no.to_string(),
+            kind: GaugeKind::InFlight,
+        };
+        (gauge, behavior)
+    }
+
+    /// Consumes one injected failure, if any is pending.
+    pub fn take_failure(&self, order_no: &str) -> Option<FailKind> {
+        self.with(order_no, |p| {
+            if p.behavior.fail_next > 0 {
+                p.behavior.fail_next -= 1;
+                Some(p.behavior.fail_kind)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Raises a live counter until the gauge is dropped.
+    pub fn gauge(self: &Arc<Self>, order_no: &str, kind: GaugeKind) -> Gauge {
+        self.with(order_no, |p| *p.stats.gauge_mut(kind) += 1);
+        Gauge {
+            hooks: self.clone(),
+            order_no: order_no.to_string(),
+            kind,
+        }
+    }
+
+    /// Called when an SSE stream or WS subscription asks for an order.
+    /// Counts the connect and returns `None` if `refuse_push` is on, else
+    /// the control receiver the subscription must listen to.
+    pub fn push_connect(
+        &self,
+        order_no: &str,
+        sse_last_event_id: Option<Option<&str>>,
+    ) -> Option<broadcast::Receiver<Control>> {
+        self.with(order_no, |p| {
+            match sse_last_event_id {
+                Some(id) => {
+                    p.stats.sse_connects += 1;
+                    if let Some(id) = id {
+                        p.stats.last_event_ids.push(id.to_string());
+                    }
+                }
+                None => p.stats.ws_connects += 1,
+            }
+            (!p.behavior.refuse_push).then(|| p.control.subscribe())
+        })
+    }
+
+    pub fn patch_behavior(&self, order_no: &str, patch: BehaviorPatch) {
+        self.with(order_no, |p| {
+            let b = &mut p.behavior;
+            if let Some(v) = patch.delay_ms {
+                b.delay_ms = v;
+            }
+            if let Some(v) = patch.ignore_wait {
+                b.ignore_wait = v;
+            }
+            if let Some(v) = patch.fail_next {
+                b.fail_next = v;
+            }
+            if let Some(v) = patch.fail_kind {
+                b.fail_kind = v;
+            }
+            if let Some(v) = patch.refuse_push {
+                b.refuse_push = v;
+            }
+        });
+    }
+
+    /// Sends a control message to every live subscription of the order;
+    /// returns how many received it.
+    pub fn control(&self, order_no: &str, msg: Control) -> usize {
+        self.with(order_no, |p| p.control.send(msg).unwrap_or(0))
+    }
+
+    pub fn stats_json(&self, order_no: &str) -> Value {
+        self.with(order_no, |p| {
+            let s = &p.stats;
+            json!({
+                "checks": s.checks,
+                "in_flight": s.in_flight,
+                "max_in_flight": s.max_in_flight,
+                "long_poll_waiting": s.long_poll_waiting,
+                "sse_open": s.sse_open,
+                "ws_open": s.ws_open,
+                "sse_connects": s.sse_connects,
+                "ws_connects": s.ws_connects,
+                "last_order_no": s.last_order_no,
+                "last_query": s.last_query,
+                "last_event_ids": s.last_event_ids,
+                "check_times_ms": s.check_times_ms,
+            })
+        })
+    }
+}
+
+impl Stats {
+    fn gauge_mut(&mut self, kind: GaugeKind) -> &mut u64 {
+        match kind {
+            GaugeKind::InFlight => &mut self.in_flight,
+            GaugeKind::LongPollWaiting => &mut self.long_poll_waiting,
+            GaugeKind::SseOpen => &mut self.sse_open,
+            GaugeKind::WsOpen => &mut self.ws_open,
+        }
+    }
+}
+
+/// RAII guard for a live counter: decrements it when dropped, however the
+/// request, stream or socket ends.
+pub struct Gauge {
+    hooks: Arc<Hooks>,
+    order_no: String,
+    kind: GaugeKind,
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        let kind = self.kind;
+        self.hooks.with(&self.order_no, |p| {
+            let g = p.stats.gauge_mut(kind);
+            *g = g.saturating_sub(1);
+        });
+    }
+}

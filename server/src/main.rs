@@ -1,0 +1,38 @@
+//! `paywatch-server` binary: parse the command line, then run the server.
+//! All logic lives in the library (`src/lib.rs`).
+
+use std::process::ExitCode;
+
+use paywatch_server::config::{self, Command};
+
+fn main() -> ExitCode {
+    let config = match config::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{}", config::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("paywatch-server: {msg}");
+            eprintln!("{}", config::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("paywatch-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(paywatch_server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("paywatch-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! HTTP routes and the small helpers they share.
+
+pub mod orders;
+pub mod pages;
+pub mod poll;
+pub mod sse;
+pub mod testing;
+pub mod ws;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::json;
+
+use crate::store::ChangeError;
+use crate::AppState;
+
+/// The public routes (everything but static files and test hooks).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pay", get(poll::check))
+        .route("/payment-status", get(sse::stream))
+        .route("/ws", get(ws::upgrade))
+        .route("/orders", post(orders::create))
+        .route("/orders/{no}", get(orders::get))
+        .route("/orders/{no}/pay", post(orders::pay))
+        .route("/orders/{no}/close", post(orders::close))
+        .route("/orders/{no}/qr.svg", get(pages::qr_svg))
+        .route("/pay-link/{no}", get(pages::pay_link))
+}
+
+/// `404 {"error":"not found"}`.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not found")
+}
+
+/// A JSON error answer: `{"error": "..."}` with a status code.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl ApiError {
+    pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+        ApiError(status, msg.into())
+    }
+    pub fn unknown_order() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "unknown order")
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, msg)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Unknown => ApiError::unknown_order(),
+            ChangeError::Conflict(status) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("order is already {}", status.as_str()),
+            ),
+        }
+    }
+}
+
+/// The `{no}` path segment, percent-decoded (so `%2F` inside it is a `/` of
+/// the order number, not a path separator). Rejections answer JSON.
+pub struct OrderNo(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OrderNo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(no)) if no.is_empty() => Err(ApiError::bad_request("empty order_no")),
+            Ok(Path(no)) => Ok(OrderNo(no)),
+            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::bad_request(format!("bad order_no in path: {e}")))
+            }
+            Err(e) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            )),
+        }
+    }
+}
+
+/// Characters escaped in a path segment: everything but RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one path segment (`A&B #1/测试` → `A%26B%20%231%2F%E6…`).
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Base URL for links handed to other devices: `--public-url` if given, else
+/// `http://{Host header}`, else the bound address.
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.clone();
+    }
+    match headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<', '>', '\\']))
+    {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", state.local_addr),
+    }
+}
+
+/// Absolute URL of the pay-link page for an order.
+pub fn pay_url(state: &AppState, headers: &HeaderMap, order_no: &str) -> String {
+    format!(
+        "{}/pay-link/{}",
+        public_base(state, headers),
+        encode_segment(order_no)
+    )
+}

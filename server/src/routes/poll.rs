@@ -1,0 +1,156 @@
+//! `GET /pay?action=check_pay_status_by_order&order_no=…&t=…[&wait=N]`
+//!
+//! The one endpoint behind the `interval`, `poll` and `long-poll` strategies
+//! (and the catch-up check the push strategies make on (re)connect).
+//!
+//! * no `wait` (or `wait=0`): answer the status body at once;
+//! * `wait=N` (seconds, capped at 60): if the order is still pending, hold the
+//!   request until its status changes — a `watch` channel wakes it the moment
+//!   `pay`, `close` or the expiry timer runs — or until N seconds pass; then
+//!   answer the current status body.
+//!
+//! Every answer carries `Cache-Control: no-store`.
+
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::ApiError;
+use crate::hooks::{FailKind, GaugeKind};
+use crate::store::{wait_final, Snapshot};
+use crate::AppState;
+
+/// The only `action` this endpoint knows.
+pub const ACTION: &str = "check_pay_status_by_order";
+/// Longest hold a client may ask for.
+pub const MAX_WAIT_SEC: f64 = 60.0;
+
+pub async fn check(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let mut res = answer(&state, raw.unwrap_or_default()).await;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+struct Query {
+    action: Option<String>,
+    order_no: Option<String>,
+    wait: Option<String>,
+}
+
+fn parse_query(raw: &str) -> Query {
+    let mut q = Query {
+        action: None,
+        order_no: None,
+        wait: None,
+    };
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let slot = match &*k {
+            "action" => &mut q.action,
+            "order_no" => &mut q.order_no,
+            "wait" => &mut q.wait,
+            _ => continue,
+        };
+        // First occurrence wins.
+        slot.get_or_insert_with(|| v.into_owned());
+    }
+    q
+}
+
+async fn answer(state: &AppState, raw: String) -> Response {
+    let q = parse_query(&raw);
+    match q.action.as_deref() {
+        Some(ACTION) => {}
+        Some(other) => {
+            return ApiError::bad_request(format!("unknown action {other:?}")).into_response()
+        }
+        None => return ApiError::bad_request("missing action").into_response(),
+    }
+    let order_no = match q.order_no {
+        Some(no) if !no.is_empty() => no,
+        _ => return ApiError::bad_request("missing order_no").into_response(),
+    };
+    let mut wait = match q.wait.as_deref().map(str::parse::<f64>) {
+        None => 0.0,
+        Some(Ok(w)) if w.is_finite() && w >= 0.0 => w.min(MAX_WAIT_SEC),
+        Some(_) => {
+            return ApiError::bad_request("wait must be a non-negative number of seconds")
+                .into_response()
+        }
+    };
+
+    // Test hooks: count the check, hold it in flight, maybe delay or fail it.
+    let mut _in_flight = None;
+    if let Some(hooks) = &state.hooks {
+        let (gauge, behavior) = hooks.begin_check(&order_no, &raw);
+        _in_flight = Some(gauge);
+        if behavior.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(behavior.delay_ms)).await;
+        }
+        if let Some(kind) = hooks.take_failure(&order_no) {
+            return injected_failure(kind);
+        }
+        if behavior.ignore_wait {
+            wait = 0.0;
+        }
+    }
+
+    let Some(mut rx) = state.store.subscribe(&order_no) else {
+        return ApiError::unknown_order().into_response();
+    };
+    let pending = !rx.borrow().status.is_final();
+    if wait > 0.0 && pending {
+        let _waiting = state
+            .hooks
+            .as_ref()
+            .map(|h| h.gauge(&order_no, GaugeKind::LongPollWaiting));
+        tokio::select! {
+            _ = wait_final(&mut rx) => {}
+            _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+            _ = state.shutting_down() => {}
+        }
+    }
+    let snapshot: Snapshot = rx.borrow().clone();
+    Json(snapshot.body()).into_response()
+}
+
+fn injected_failure(kind: FailKind) -> Response {
+    match kind {
+        FailKind::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "injected failure" })),
+        )
+            .into_response(),
+        FailKind::Html => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<html>oops</html>",
+        )
+            .into_response(),
+        FailKind::NonJson => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "not json",
+        )
+            .into_response(),
+        FailKind::OtherJson => Json(json!({ "hello": "world" })).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q = parse_query("action=check_pay_status_by_order&order_no=A%26B%20%231%2F%E6%B5%8B%E8%AF%95&t=1&wait=25");
+        assert_eq!(q.action.as_deref(), Some(ACTION));
+        assert_eq!(q.order_no.as_deref(), Some("A&B #1/测试"));
+        assert_eq!(q.wait.as_deref(), Some("25"));
+        let q = parse_query("order_no=a&order_no=b");
+        assert_eq!(q.order_no.as_deref(), Some("a"));
+        assert!(q.action.is_none());
+    }
+}

@@ -1,0 +1,141 @@
+//! `GET /payment-status?order_no=…` — Server-Sent Events.
+//!
+//! * Each status event is `id: <version>` + `data: <status body>` (the
+//!   default `message` event type).
+//! * On connect the current status is sent at once, unless the request's
+//!   `Last-Event-ID` equals the current version (an `EventSource` reconnect
+//!   that already saw it); then nothing is sent until the next change.
+//! * Every change is pushed as it happens (`watch` channel, no polling).
+//! * A `:heartbeat` comment goes out after `--heartbeat-ms` of silence, so
+//!   proxies and the client see a live connection.
+//! * After a final status (paid/closed/expired) the stream stays open and
+//!   idle but for heartbeats; the client is expected to close it. It ends
+//!   when the client goes away or the server shuts down.
+
+use std::convert::Infallible;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use tokio::sync::{broadcast, watch};
+
+use super::ApiError;
+use crate::hooks::{Control, Gauge, GaugeKind};
+use crate::store::Snapshot;
+use crate::{wait_shutdown, AppState};
+
+#[derive(Deserialize)]
+pub struct Params {
+    order_no: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let order_no = match query {
+        Ok(Query(Params { order_no: Some(no) })) if !no.is_empty() => no,
+        Ok(_) => return ApiError::bad_request("missing order_no").into_response(),
+        Err(e) => return ApiError::bad_request(e.body_text()).into_response(),
+    };
+    let last_event_id = headers
+        .get("last-event-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+
+    let mut control = None;
+    let mut gauge = None;
+    if let Some(hooks) = &state.hooks {
+        match hooks.push_connect(&order_no, Some(last_event_id.as_deref())) {
+            Some(rx) => control = Some(rx),
+            None => {
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "refused").into_response();
+            }
+        }
+    }
+    let Some(rx) = state.store.subscribe(&order_no) else {
+        return ApiError::unknown_order().into_response();
+    };
+    if let Some(hooks) = &state.hooks {
+        gauge = Some(hooks.gauge(&order_no, GaugeKind::SseOpen));
+    }
+
+    let current = rx.borrow().version.to_string();
+    let skip_initial = last_event_id.as_deref().map(str::trim) == Some(current.as_str());
+    let events = events(EventState {
+        rx,
+        initial: !skip_initial,
+        control,
+        shutdown: state.shutdown.clone(),
+        _gauge: gauge,
+    });
+    let keep_alive = KeepAlive::new()
+        .interval(state.config.heartbeat)
+        .text("heartbeat");
+    let mut res = Sse::new(events).keep_alive(keep_alive).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    res
+}
+
+struct EventState {
+    rx: watch::Receiver<Snapshot>,
+    /// Send the current status before waiting for changes.
+    initial: bool,
+    /// Test-hook control (drop / push), `None` without `--test-hooks`.
+    control: Option<broadcast::Receiver<Control>>,
+    shutdown: watch::Receiver<bool>,
+    /// Holds `sse_open` up while the stream lives.
+    _gauge: Option<Gauge>,
+}
+
+fn status_event(s: &Snapshot) -> Event {
+    Event::default()
+        .id(s.version.to_string())
+        .data(s.body().to_string())
+}
+
+/// The event stream. It ends (and the response body with it) on a test-hook
+/// drop, on server shutdown, or when the order disappears.
+fn events(state: EventState) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(state, |mut st| async move {
+        if std::mem::take(&mut st.initial) {
+            let event = status_event(&st.rx.borrow_and_update());
+            return Some((Ok(event), st));
+        }
+        let event = tokio::select! {
+            changed = st.rx.changed() => {
+                changed.ok()?;
+                status_event(&st.rx.borrow_and_update())
+            }
+            msg = recv_control(&mut st.control) => match msg {
+                Some(Control::Push(text)) => Event::default().data(text),
+                Some(Control::Drop) | None => return None,
+            },
+            _ = wait_shutdown(&mut st.shutdown) => return None,
+        };
+        Some((Ok(event), st))
+    })
+}
+
+/// Next control message; pends forever without test hooks. `None` means the
+/// channel is gone.
+pub(crate) async fn recv_control(
+    control: &mut Option<broadcast::Receiver<Control>>,
+) -> Option<Control> {
+    let Some(rx) = control else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(msg) => return Some(msg),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
+}

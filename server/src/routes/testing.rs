@@ -1,0 +1,77 @@
+//! `/_test/…` routes, mounted only with `--test-hooks`. They let the
+//! client's test suite observe the server (stats) and misbehave on purpose
+//! (delays, bad answers, dropped or refused push connections, foreign
+//! frames). Never enable them in production.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::{ApiError, OrderNo};
+use crate::hooks::{BehaviorPatch, Control, Hooks};
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders/{no}/stats", get(stats))
+        .route("/orders/{no}/behavior", post(behavior))
+        .route("/orders/{no}/drop", post(drop_streams))
+        .route("/orders/{no}/push", post(push))
+        .route("/orders/{no}/expire", post(expire))
+}
+
+fn hooks(state: &AppState) -> &Hooks {
+    // The router is only mounted when hooks exist.
+    state.hooks.as_deref().expect("test hooks enabled")
+}
+
+/// `GET /_test/orders/{no}/stats`
+async fn stats(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
+    Json(hooks(&state).stats_json(&no)).into_response()
+}
+
+/// `POST /_test/orders/{no}/behavior` with
+/// `{"delay_ms","ignore_wait","fail_next","fail_kind","refuse_push"}` (all
+/// optional; each given field replaces its setting) → `{}`.
+async fn behavior(
+    State(state): State<AppState>,
+    OrderNo(no): OrderNo,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch: BehaviorPatch = if body.iter().all(u8::is_ascii_whitespace) {
+        BehaviorPatch::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("bad behavior: {e}")))?
+    };
+    hooks(&state).patch_behavior(&no, patch);
+    Ok(Json(json!({})).into_response())
+}
+
+/// `POST /_test/orders/{no}/drop` → `{"dropped": n}`: ends every open SSE
+/// stream and closes every WebSocket subscribed to the order.
+async fn drop_streams(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
+    let n = hooks(&state).control(&no, Control::Drop);
+    Json(json!({ "dropped": n })).into_response()
+}
+
+/// `POST /_test/orders/{no}/push` with a raw text body → `{"sent": n}`:
+/// sends the text verbatim to every open subscription of the order.
+async fn push(
+    State(state): State<AppState>,
+    OrderNo(no): OrderNo,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("body must be UTF-8"))?;
+    let n = hooks(&state).control(&no, Control::Push(text));
+    Ok(Json(json!({ "sent": n })).into_response())
+}
+
+/// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
+async fn expire(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
+    Ok(Json(state.store.expire(&no)?.body()).into_response())
+}

@@ -1,0 +1,194 @@
+//! `GET /ws` — WebSocket.
+//!
+//! The client sends text frames `{"order_no":"…"}`; each subscribes that
+//! order on this socket (several orders per socket are fine, a repeat is
+//! answered with the current status only). For each subscription the server
+//! sends the current status body at once, then one frame per change.
+//!
+//! * unknown order → `{"error":"unknown order","order_no":"…"}`, socket stays;
+//! * a frame that is not such JSON → `{"error":"bad request"}`, socket stays;
+//! * a WebSocket Ping every `--heartbeat-ms`; client pings are answered
+//!   (the WebSocket layer sends the Pong);
+//! * when the client closes, or the socket breaks, every subscription task
+//!   of the socket is aborted; on server shutdown the server sends Close 1001.
+//!
+//! Design: one task owns the socket (reads, writes, heartbeat); each
+//! subscription is a small task that turns `watch` changes into frames and
+//! hands them to the socket task through an mpsc channel.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+
+use super::sse::recv_control;
+use crate::hooks::{Control, GaugeKind};
+use crate::{wait_shutdown, AppState};
+
+pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| serve_socket(state, socket))
+}
+
+#[derive(Deserialize)]
+struct Subscribe {
+    order_no: String,
+}
+
+/// What subscription tasks ask the socket task to do.
+enum Out {
+    Text(String),
+    /// Refused by a test hook: send the error, then close cleanly.
+    Refuse(String),
+    /// Test-hook drop: close the connection abruptly (no close frame).
+    Drop,
+}
+
+async fn serve_socket(state: AppState, mut socket: WebSocket) {
+    let (out_tx, mut out_rx) = mpsc::channel::<Out>(64);
+    // Dropping the set aborts every subscription task.
+    let mut tasks = JoinSet::new();
+    let mut subscribed: HashMap<String, AbortHandle> = HashMap::new();
+    let mut heartbeat = tokio::time::interval(state.config.heartbeat);
+    heartbeat.reset(); // first tick one interval from now, not at once
+    let mut shutdown = state.shutdown.clone();
+
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let msg = match incoming {
+                    Some(Ok(msg)) => msg,
+                    // Client closed, or the connection broke.
+                    Some(Err(_)) | None => break,
+                };
+                let text = match msg {
+                    Message::Text(t) => t.as_str().to_owned(),
+                    Message::Binary(b) => match String::from_utf8(b.to_vec()) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            if send_json(&mut socket, json!({"error": "bad request"})).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                    },
+                    // Pongs are answered by the WebSocket layer itself.
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Close(_) => break,
+                };
+                let reply = match serde_json::from_str::<Subscribe>(&text) {
+                    Ok(Subscribe { order_no }) if !order_no.is_empty() => {
+                        subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no)
+                    }
+                    _ => Some(json!({"error": "bad request"})),
+                };
+                if let Some(reply) = reply {
+                    if send_json(&mut socket, reply).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Some(out) = out_rx.recv() => match out {
+                Out::Text(text) => {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Out::Refuse(order_no) => {
+                    let _ = send_json(&mut socket, json!({"error": "refused", "order_no": order_no})).await;
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame {
+                            code: close_code::AGAIN,
+                            reason: "refused".into(),
+                        })))
+                        .await;
+                    break;
+                }
+                Out::Drop => break,
+            },
+            _ = heartbeat.tick() => {
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+            }
+            _ = wait_shutdown(&mut shutdown) => {
+                let _ = socket
+                    .send(Message::Close(Some(CloseFrame {
+                        code: close_code::AWAY,
+                        reason: "server shutting down".into(),
+                    })))
+                    .await;
+                break;
+            }
+        }
+    }
+    tasks.abort_all();
+}
+
+async fn send_json(socket: &mut WebSocket, v: Value) -> Result<(), axum::Error> {
+    socket.send(Message::Text(v.to_string().into())).await
+}
+
+/// Starts a subscription. Returns a frame to send right away (an error), or
+/// `None` when the subscription task will send the current status itself.
+fn subscribe(
+    state: &AppState,
+    tasks: &mut JoinSet<()>,
+    subscribed: &mut HashMap<String, AbortHandle>,
+    out: &mpsc::Sender<Out>,
+    order_no: String,
+) -> Option<Value> {
+    let mut control = None;
+    if let Some(hooks) = &state.hooks {
+        match hooks.push_connect(&order_no, None) {
+            Some(rx) => control = Some(rx),
+            None => {
+                let _ = out.try_send(Out::Refuse(order_no));
+                return None;
+            }
+        }
+    }
+    let Some(mut rx) = state.store.subscribe(&order_no) else {
+        return Some(json!({"error": "unknown order", "order_no": order_no}));
+    };
+    if subscribed.get(&order_no).is_some_and(|h| !h.is_finished()) {
+        // Already watching this order on this socket: just repeat the status.
+        return Some(rx.borrow().body());
+    }
+    let gauge = state
+        .hooks
+        .as_ref()
+        .map(|h| h.gauge(&order_no, GaugeKind::WsOpen));
+    let out = out.clone();
+    let handle = tasks.spawn(async move {
+        let _gauge = gauge;
+        let first = rx.borrow_and_update().body().to_string();
+        if out.send(Out::Text(first)).await.is_err() {
+            return;
+        }
+        loop {
+            let msg = tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    Out::Text(rx.borrow_and_update().body().to_string())
+                }
+                ctl = recv_control(&mut control) => match ctl {
+                    Some(Control::Push(text)) => Out::Text(text),
+                    Some(Control::Drop) => Out::Drop,
+                    None => return,
+                },
+            };
+            if out.send(msg).await.is_err() {
+                return;
+            }
+        }
+    });
+    subscribed.insert(order_no, handle);
+    None
+}

@@ -1,0 +1,317 @@
+//! In-memory order store.
+//!
+//! Each order owns a [`tokio::sync::watch`] channel holding its current
+//! [`Snapshot`]. Every status change is one `send` on that channel, and every
+//! waiter — a held long-poll request, an SSE stream, a WebSocket
+//! subscription — is a `watch::Receiver` that wakes on that send. Nothing in
+//! the server polls.
+//!
+//! To back this with a real database, keep the same shape: write the status
+//! change to the database, then notify the in-process channel (or a pub/sub
+//! topic such as Redis/Postgres `NOTIFY` when you run several instances) so
+//! the waiters wake. See the README.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+/// Lifecycle of an order. `Pending` is the only non-final state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Paid,
+    Closed,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Paid => "paid",
+            Status::Closed => "closed",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        self != Status::Pending
+    }
+}
+
+/// One observed state of an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub order_no: String,
+    pub status: Status,
+    /// Milliseconds since the Unix epoch.
+    pub expires_at: u64,
+    /// Starts at 1, +1 on every status change. Used as the SSE event id.
+    pub version: u64,
+}
+
+impl Snapshot {
+    /// The status body of the wire protocol (CONTRACT §2).
+    pub fn body(&self) -> Value {
+        json!({
+            "payed": u8::from(self.status == Status::Paid),
+            "status": self.status.as_str(),
+            "order_no": self.order_no,
+            "expires_at": self.expires_at,
+        })
+    }
+}
+
+/// Why a create failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateError {
+    Empty,
+    Exists,
+}
+
+/// Why a status change failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChangeError {
+    Unknown,
+    /// The order is already in a state that forbids the change.
+    Conflict(Status),
+}
+
+struct Order {
+    tx: watch::Sender<Snapshot>,
+}
+
+impl Order {
+    /// Applies `target` if allowed. Returns the snapshot after the call.
+    ///
+    /// Rules: pending → any final state; a change to the state the order is
+    /// already in is a no-op (idempotent pay/close); any other change of a
+    /// final order is a conflict. Expiry is applied
+    /// first when its time has passed, so a pay after `expires_at` conflicts
+    /// even if the expiry timer has not fired yet.
+    fn change(&self, target: Status) -> Result<Snapshot, ChangeError> {
+        self.expire_if_due();
+        let mut result = Ok(());
+        self.tx.send_if_modified(|s| match (s.status, target) {
+            (Status::Pending, t) if t != Status::Pending => {
+                s.status = t;
+                s.version += 1;
+                true
+            }
+            (current, t) if current == t => false,
+            (current, _) => {
+                result = Err(ChangeError::Conflict(current));
+                false
+            }
+        });
+        result.map(|()| self.tx.borrow().clone())
+    }
+
+    fn expire_if_due(&self) {
+        let now = now_ms();
+        self.tx.send_if_modified(|s| {
+            if s.status == Status::Pending && now >= s.expires_at {
+                s.status = Status::Expired;
+                s.version += 1;
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+/// The order store. Cheap to share: wrap it in an `Arc`.
+#[derive(Default)]
+pub struct Store {
+    orders: Mutex<HashMap<String, Arc<Order>>>,
+    seq: AtomicU64,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Creates a pending order. `order_no: None` generates one
+    /// (`PW20261122-000001`). Spawns the order's expiry timer, so it must be
+    /// called inside a Tokio runtime.
+    pub fn create(&self, order_no: Option<String>, ttl: Duration) -> Result<Snapshot, CreateError> {
+        let expires_at = now_ms().saturating_add(ttl.as_millis().try_into().unwrap_or(u64::MAX));
+        let mut orders = self.orders.lock().unwrap();
+        let order_no = match order_no {
+            Some(no) if no.is_empty() => return Err(CreateError::Empty),
+            Some(no) if orders.contains_key(&no) => return Err(CreateError::Exists),
+            Some(no) => no,
+            None => loop {
+                let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+                let candidate = format!("PW{}-{n:06}", yyyymmdd(now_ms()));
+                if !orders.contains_key(&candidate) {
+                    break candidate;
+                }
+            },
+        };
+        let snapshot = Snapshot {
+            order_no: order_no.clone(),
+            status: Status::Pending,
+            expires_at,
+            version: 1,
+        };
+        let (tx, _) = watch::channel(snapshot.clone());
+        let order = Arc::new(Order { tx });
+        orders.insert(order_no, order.clone());
+        drop(orders);
+        tokio::spawn(expiry_timer(order));
+        Ok(snapshot)
+    }
+
+    fn order(&self, order_no: &str) -> Option<Arc<Order>> {
+        let order = self.orders.lock().unwrap().get(order_no).cloned()?;
+        order.expire_if_due();
+        Some(order)
+    }
+
+    /// Current state, or `None` for an unknown order.
+    pub fn get(&self, order_no: &str) -> Option<Snapshot> {
+        self.order(order_no).map(|o| o.tx.borrow().clone())
+    }
+
+    /// A receiver that sees the current state and every later change.
+    pub fn subscribe(&self, order_no: &str) -> Option<watch::Receiver<Snapshot>> {
+        self.order(order_no).map(|o| o.tx.subscribe())
+    }
+
+    pub fn pay(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Paid)
+    }
+
+    pub fn close(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Closed)
+    }
+
+    /// Expires a pending order now (test hook; normal expiry is the timer).
+    pub fn expire(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Expired)
+    }
+
+    fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
+        self.order(order_no)
+            .ok_or(ChangeError::Unknown)?
+            .change(target)
+    }
+}
+
+/// Sleeps until the order's `expires_at`, then expires it if still pending.
+/// Ends early when the order reaches a final state some other way.
+async fn expiry_timer(order: Arc<Order>) {
+    let mut rx = order.tx.subscribe();
+    let expires_at = rx.borrow().expires_at;
+    let wait = Duration::from_millis(expires_at.saturating_sub(now_ms()));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {
+            // Timers can fire a hair early relative to the wall clock; make sure
+            // `expire_if_due` sees the deadline as passed.
+            let late = expires_at.saturating_sub(now_ms());
+            if late > 0 {
+                tokio::time::sleep(Duration::from_millis(late)).await;
+            }
+            order.expire_if_due();
+        }
+        _ = wait_final(&mut rx) => {}
+    }
+}
+
+/// Resolves once the order is in a final state (or the store dropped it).
+pub async fn wait_final(rx: &mut watch::Receiver<Snapshot>) {
+    let _ = rx.wait_for(|s| s.status.is_final()).await;
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `20261122` for a UTC timestamp in ms (civil-from-days, H. Hinnant).
+fn yyyymmdd(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(yyyymmdd(0), "19700101");
+        assert_eq!(yyyymmdd(1_795_305_600_000), "20261122");
+        assert_eq!(yyyymmdd(951_782_400_000), "20000229");
+    }
+
+    #[tokio::test]
+    async fn lifecycle() {
+        let store = Store::new();
+        let a = store.create(None, Duration::from_secs(60)).unwrap();
+        let b = store.create(None, Duration::from_secs(60)).unwrap();
+        assert_ne!(a.order_no, b.order_no);
+        assert!(a.order_no.starts_with("PW"));
+        assert_eq!(a.version, 1);
+        assert_eq!(
+            store.create(Some(a.order_no.clone()), Duration::ZERO),
+            Err(CreateError::Exists)
+        );
+        assert_eq!(
+            store.create(Some(String::new()), Duration::ZERO),
+            Err(CreateError::Empty)
+        );
+
+        let paid = store.pay(&a.order_no).unwrap();
+        assert_eq!((paid.status, paid.version), (Status::Paid, 2));
+        let again = store.pay(&a.order_no).unwrap();
+        assert_eq!(again.version, 2, "paying twice does not bump the version");
+        assert_eq!(
+            store.close(&a.order_no),
+            Err(ChangeError::Conflict(Status::Paid))
+        );
+
+        let closed = store.close(&b.order_no).unwrap();
+        assert_eq!(closed.status, Status::Closed);
+        assert_eq!(
+            store.pay(&b.order_no),
+            Err(ChangeError::Conflict(Status::Closed))
+        );
+        assert_eq!(store.pay("nope"), Err(ChangeError::Unknown));
+    }
+
+    #[tokio::test]
+    async fn expiry_wakes_receivers() {
+        let store = Store::new();
+        let o = store
+            .create(Some("e".into()), Duration::from_millis(50))
+            .unwrap();
+        let mut rx = store.subscribe(&o.order_no).unwrap();
+        let s = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|s| s.status.is_final()))
+            .await
+            .unwrap()
+            .unwrap()
+            .clone();
+        assert_eq!((s.status, s.version), (Status::Expired, 2));
+        assert_eq!(store.pay("e"), Err(ChangeError::Conflict(Status::Expired)));
+    }
+}

@@ -1,0 +1,183 @@
+//! The JavaScript API (CONTRACT §1): `configure`, `checkPayStatus`,
+//! `stopPayStatus`. This is the only module that turns JS values into Rust
+//! ones and Rust errors into JS `Error`s.
+
+use crate::hooks::{describe, Hooks};
+use crate::options::{check_order, is_known_key, OptionsError, PartialOptions, CALLBACK_KEYS};
+use crate::schedule::to_ws_scheme;
+use crate::transport::Ctx;
+use crate::watch;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use serde_json::{Map, Value};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    /// The page-wide defaults set by `configure`.
+    static PAGE: RefCell<(PartialOptions, Hooks)> = RefCell::default();
+}
+
+/// Sets page-wide default options, merged over earlier `configure` calls.
+/// Throws an `Error` naming the problem when an option is invalid; then
+/// nothing changes.
+///
+/// ```js
+/// configure({ strategy: "sse", onError: (e) => console.warn(e) });
+/// ```
+#[wasm_bindgen]
+pub fn configure(options: JsValue) -> Result<(), JsValue> {
+    let (layer, hooks) = read_options(&options).map_err(to_error)?;
+    PAGE.with(|p| {
+        let mut page = p.borrow_mut();
+        *page = (page.0.merge(&layer), page.1.merge(&hooks));
+    });
+    Ok(())
+}
+
+/// Watches `order_no` until it is paid, closed or expired, the watch times
+/// out, or it is stopped; resolves with the outcome. Never rejects once
+/// watching has begun; rejects at once, before any request, on bad input.
+///
+/// ```js
+/// const outcome = await checkPayStatus("PW123", 1, { onStatus: setPayStatus });
+/// if (outcome.status === "paid") showThanks();
+/// ```
+#[wasm_bindgen(js_name = checkPayStatus)]
+pub fn check_pay_status(order_no: JsValue, r#type: JsValue, options: JsValue) -> Promise {
+    match prepare(&order_no, &r#type, &options) {
+        Ok((ctx, ty)) => watch::start(ctx, ty),
+        Err(e) => Promise::reject(&to_error(e)),
+    }
+}
+
+/// Stops the watch of one order, or every watch when no order is given. A
+/// stopped watch's promise resolves with status `cancelled`; no request,
+/// timer, listener or socket of it is left.
+#[wasm_bindgen(js_name = stopPayStatus)]
+pub fn stop_pay_status(order_no: JsValue) -> Result<(), JsValue> {
+    if order_no.is_undefined() || order_no.is_null() {
+        watch::stop(None);
+        return Ok(());
+    }
+    match order_no.as_string() {
+        Some(no) => {
+            watch::stop(Some(&no));
+            Ok(())
+        }
+        None => Err(to_error(OptionsError(
+            "stopPayStatus takes an order number string or nothing".into(),
+        ))),
+    }
+}
+
+/// How many watches are running on this page.
+#[wasm_bindgen(js_name = activeWatches)]
+pub fn active_watches() -> usize {
+    watch::running()
+}
+
+fn prepare(
+    order_no: &JsValue,
+    ty: &JsValue,
+    options: &JsValue,
+) -> Result<(Ctx, Option<i64>), OptionsError> {
+    let no = order_no.as_string();
+    let ty_number =
+        if ty.is_undefined() || ty.is_null() {
+            None
+        } else {
+            Some(ty.as_f64().ok_or_else(|| {
+                OptionsError(format!("type must be a number, got {}", describe(ty)))
+            })?)
+        };
+    let ty = check_order(no.as_deref(), ty_number)?;
+    let (layer, hooks) = read_options(options)?;
+    let (layer, hooks) = PAGE.with(|p| {
+        let page = p.borrow();
+        (page.0.merge(&layer), page.1.merge(&hooks))
+    });
+    let config = layer.resolve();
+    let ws_url = resolve_ws_url(config.ws_url.as_deref())?;
+    Ok((Ctx::new(no.unwrap_or_default(), config, ws_url, hooks), ty))
+}
+
+/// Reads a JS options object: callbacks into [`Hooks`], everything else
+/// through [`PartialOptions::from_json`].
+fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsError> {
+    let mut hooks = Hooks::default();
+    if options.is_undefined() || options.is_null() {
+        return Ok((PartialOptions::default(), hooks));
+    }
+    if !options.is_object() || Array::is_array(options) || options.is_function() {
+        return Err(OptionsError(format!(
+            "options must be an object, got {}",
+            describe(options)
+        )));
+    }
+    let mut data = Map::new();
+    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        let value = Reflect::get(options, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
+        if CALLBACK_KEYS.contains(&key.as_str()) {
+            let f = match value.dyn_into::<Function>() {
+                Ok(f) => Some(f),
+                Err(v) if v.is_undefined() || v.is_null() => None,
+                Err(v) => {
+                    return Err(OptionsError(format!(
+                        "{key} must be a function, got {}",
+                        describe(&v)
+                    )))
+                }
+            };
+            hooks.set(&key, f);
+            continue;
+        }
+        let value = if value.is_undefined() || !is_known_key(&key) {
+            Value::Null // unset; an unknown key is named by from_json
+        } else {
+            to_json(&key, &value)?
+        };
+        data.insert(key, value);
+    }
+    Ok((PartialOptions::from_json(&data)?, hooks))
+}
+
+/// One option value as JSON. Numbers that JSON cannot hold are named here.
+fn to_json(key: &str, value: &JsValue) -> Result<Value, OptionsError> {
+    if let Some(n) = value.as_f64() {
+        if n == f64::INFINITY {
+            return Ok(Value::String("Infinity".into()));
+        }
+        if !n.is_finite() {
+            return Err(OptionsError(format!(
+                "{key} must be a finite number, got {n}"
+            )));
+        }
+    }
+    if value.is_function() {
+        return Err(OptionsError(format!("{key} must not be a function")));
+    }
+    serde_wasm_bindgen::from_value(value.clone())
+        .map_err(|e| OptionsError(format!("{key} has a value paywatch cannot read: {e}")))
+}
+
+/// `wsUrl` as an absolute `ws:`/`wss:` URL: relative to the page, and
+/// `ws(s)://<page host>/ws` when unset.
+fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
+    let base = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    let given = ws_url.unwrap_or("/ws");
+    if base.is_empty() {
+        return Ok(to_ws_scheme(given));
+    }
+    let url = web_sys::Url::new_with_base(given, &base)
+        .map_err(|_| OptionsError(format!("wsUrl {given:?} is not a valid URL")))?;
+    Ok(to_ws_scheme(&url.href()))
+}
+
+fn to_error(e: OptionsError) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("PayWatchError");
+    err.into()
+}

@@ -1,0 +1,26 @@
+//! paywatch tells a checkout page the moment an order is paid, then runs the
+//! page's analytics hooks and status callback exactly once.
+//!
+//! Layout:
+//! - pure policy, tested natively with `cargo test`: [`options`] (reading,
+//!   merging, validating), [`status`] (what a status body means), [`schedule`]
+//!   (backoff, long-poll gaps, URLs);
+//! - the browser side (wasm32 only): `api` (the exported JS functions), `watch`
+//!   (one watch, exactly-once settling, the registry), `hooks` (page callbacks
+//!   and analytics), and `transport/` — one module per strategy.
+
+pub mod options;
+pub mod schedule;
+pub mod status;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod hooks;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+#[cfg(target_arch = "wasm32")]
+mod watch;
+
+#[cfg(target_arch = "wasm32")]
+pub use api::{active_watches, check_pay_status, configure, stop_pay_status};

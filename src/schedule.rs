@@ -1,0 +1,192 @@
+//! Timing and URL rules shared by the transports. Pure: no browser APIs.
+
+/// Reconnect delays for push transports: exponential from `base_ms`, capped at
+/// `cap_ms`, with "equal jitter" (half fixed, half random) so that many pages
+/// dropped by one server restart do not all come back in the same instant.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base_ms: u32,
+    cap_ms: u32,
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn new(base_ms: u32, cap_ms: u32) -> Backoff {
+        Backoff {
+            base_ms: base_ms.max(1),
+            cap_ms: cap_ms.max(base_ms),
+            failures: 0,
+        }
+    }
+
+    /// The delay before the next attempt. `random` is in `[0, 1)`.
+    pub fn next_delay(&mut self, random: f64) -> u32 {
+        let ceiling = self
+            .base_ms
+            .saturating_mul(1u32.checked_shl(self.failures.min(20)).unwrap_or(u32::MAX))
+            .min(self.cap_ms);
+        self.failures = self.failures.saturating_add(1);
+        let half = ceiling / 2;
+        half + ((ceiling - half) as f64 * random.clamp(0.0, 1.0)) as u32
+    }
+
+    /// A connection opened: the next failure starts again from `base_ms`.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// The pause before the next long-poll check. A server that held the request
+/// (`elapsed_ms` ≥ `interval_ms`) is asked again at once; one that answered
+/// quickly (it ignores `wait`, or failed fast) is asked again only once
+/// `interval_ms` has passed since the previous check began: no hammering.
+pub fn long_poll_gap(interval_ms: u32, elapsed_ms: u32) -> u32 {
+    interval_ms.saturating_sub(elapsed_ms)
+}
+
+/// How long one HTTP check may take before it is aborted: the request timeout,
+/// plus the time a long-poll server may hold it.
+pub fn request_deadline_ms(request_timeout_ms: u32, wait_sec: u32) -> u32 {
+    request_timeout_ms.saturating_add(wait_sec.saturating_mul(1000))
+}
+
+/// `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` is
+/// percent-encoded as UTF-8.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `base` with `params` appended to its query (`?` or `&` as needed; a
+/// `#fragment` stays at the end).
+pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
+    let (path, fragment) = match base.find('#') {
+        Some(i) => base.split_at(i),
+        None => (base, ""),
+    };
+    let mut url = path.to_owned();
+    for (name, value) in params {
+        if !url.contains('?') {
+            url.push('?');
+        } else if !url.ends_with('?') && !url.ends_with('&') {
+            url.push('&');
+        }
+        url.push_str(&encode_component(name));
+        url.push('=');
+        url.push_str(&encode_component(value));
+    }
+    url.push_str(fragment);
+    url
+}
+
+/// The status-check URL (CONTRACT §2): `{endpoint}?action=…&order_no=…&t=…[&wait=…]`.
+pub fn check_url(
+    endpoint: &str,
+    action: &str,
+    order_no: &str,
+    now_ms: f64,
+    wait_sec: Option<u32>,
+) -> String {
+    let t = format!("{}", now_ms.max(0.0).round() as u64);
+    let wait = wait_sec.map(|w| w.to_string());
+    let mut params = vec![
+        ("action", action),
+        ("order_no", order_no),
+        ("t", t.as_str()),
+    ];
+    if let Some(w) = wait.as_deref() {
+        params.push(("wait", w));
+    }
+    with_query(endpoint, &params)
+}
+
+/// The WebSocket URL for an absolute `http(s)`/`ws(s)` URL: `http` becomes
+/// `ws`, `https` becomes `wss`. Other strings are returned unchanged.
+pub fn to_ws_scheme(absolute: &str) -> String {
+    if let Some(rest) = absolute.strip_prefix("https:") {
+        format!("wss:{rest}")
+    } else if let Some(rest) = absolute.strip_prefix("http:") {
+        format!("ws:{rest}")
+    } else {
+        absolute.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let mut b = Backoff::new(500, 8000);
+        let lows: Vec<u32> = (0..7).map(|_| b.next_delay(0.0)).collect();
+        assert_eq!(lows, [250, 500, 1000, 2000, 4000, 4000, 4000]);
+        let mut b = Backoff::new(500, 8000);
+        let highs: Vec<u32> = (0..7).map(|_| b.next_delay(0.999_999)).collect();
+        assert_eq!(highs, [499, 999, 1999, 3999, 7999, 7999, 7999]);
+        b.reset();
+        assert_eq!(b.failures(), 0);
+        assert_eq!(b.next_delay(0.0), 250);
+        let mut many = Backoff::new(1000, 30_000);
+        for _ in 0..100 {
+            assert!(many.next_delay(0.5) <= 30_000);
+        }
+    }
+
+    #[test]
+    fn long_poll_keeps_the_interval_against_a_server_that_ignores_wait() {
+        assert_eq!(long_poll_gap(2000, 15), 1985);
+        assert_eq!(long_poll_gap(2000, 2000), 0);
+        assert_eq!(long_poll_gap(2000, 25_000), 0);
+        assert_eq!(request_deadline_ms(10_000, 25), 35_000);
+        assert_eq!(request_deadline_ms(u32::MAX, 25), u32::MAX);
+    }
+
+    #[test]
+    fn order_numbers_are_url_encoded() {
+        assert_eq!(
+            encode_component("A&B #1/测试"),
+            "A%26B%20%231%2F%E6%B5%8B%E8%AF%95"
+        );
+        assert_eq!(encode_component("a-b_c.d!~*'()"), "a-b_c.d!~*'()");
+        assert_eq!(encode_component("+=?"), "%2B%3D%3F");
+    }
+
+    #[test]
+    fn check_urls_follow_the_wire_protocol() {
+        assert_eq!(
+            check_url(
+                "/pay",
+                "check_pay_status_by_order",
+                "A&B",
+                1_700_000_000_123.4,
+                None
+            ),
+            "/pay?action=check_pay_status_by_order&order_no=A%26B&t=1700000000123"
+        );
+        assert_eq!(
+            check_url("/api/pay?shop=3#x", "a", "1", 5.0, Some(25)),
+            "/api/pay?shop=3&action=a&order_no=1&t=5&wait=25#x"
+        );
+        assert_eq!(with_query("/p?", &[("a", "1")]), "/p?a=1");
+        assert_eq!(with_query("/p?x=1&", &[("a", "1")]), "/p?x=1&a=1");
+    }
+
+    #[test]
+    fn ws_scheme_follows_the_page() {
+        assert_eq!(to_ws_scheme("http://h:1/ws"), "ws://h:1/ws");
+        assert_eq!(to_ws_scheme("https://h/ws"), "wss://h/ws");
+        assert_eq!(to_ws_scheme("wss://h/ws"), "wss://h/ws");
+    }
+}

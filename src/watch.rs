@@ -1,0 +1,228 @@
+//! One watch of one order, the page's registry of running watches, and the
+//! single place where a watch ends: [`Watch::settle`].
+//!
+//! `settle` runs at most once per watch (a flag guards it), so whatever mix
+//! of retries, reconnects and transports reports "paid", the hooks run once
+//! and the promise resolves once (CONTRACT semantics 1). It removes the watch
+//! from the registry and aborts its task, whose future owns every timer,
+//! fetch, listener and socket of the watch (semantics 3).
+
+use crate::hooks::{fire_analytics, set};
+use crate::options::Strategy;
+use crate::status::Verdict;
+use crate::transport::{self, Ctx, Final};
+use futures::future::{AbortHandle, Abortable, FutureExt};
+use futures::select;
+use js_sys::{Function, Object, Promise};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::JsValue;
+
+/// How a watch ended: `outcome.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Paid,
+    Closed,
+    Expired,
+    Timeout,
+    Cancelled,
+}
+
+impl Ending {
+    fn name(self) -> &'static str {
+        match self {
+            Ending::Paid => "paid",
+            Ending::Closed => "closed",
+            Ending::Expired => "expired",
+            Ending::Timeout => "timeout",
+            Ending::Cancelled => "cancelled",
+        }
+    }
+
+    fn from_verdict(v: Verdict) -> Ending {
+        match v {
+            Verdict::Paid => Ending::Paid,
+            Verdict::Closed => Ending::Closed,
+            Verdict::Expired => Ending::Expired,
+            Verdict::Pending => unreachable!("a pending verdict does not end a watch"),
+        }
+    }
+}
+
+pub struct Watch {
+    ctx: Rc<Ctx>,
+    ty: Option<i64>,
+    started_at: f64,
+    promise: Promise,
+    resolve: Function,
+    settled: Cell<bool>,
+    task: RefCell<Option<AbortHandle>>,
+}
+
+thread_local! {
+    /// The running watches of this page, oldest first.
+    static RUNNING: RefCell<Vec<Rc<Watch>>> = const { RefCell::new(Vec::new()) };
+    /// Outcomes of the orders this page saw paid: asking again about one of
+    /// them resolves with its outcome and fires nothing, so a re-render that
+    /// calls `checkPayStatus` again cannot count a conversion twice.
+    static PAID: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+}
+
+/// Starts watching, or returns the promise of the running watch of the same
+/// order (semantics 2), or the outcome of an order this page already saw
+/// paid (semantics 1). An exclusive watch (the default) first cancels every
+/// running watch.
+pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
+    if let Some(running) = find(&ctx.order_no) {
+        return running.promise.clone();
+    }
+    if let Some(outcome) = PAID.with(|p| p.borrow().get(&ctx.order_no).cloned()) {
+        return Promise::resolve(&outcome);
+    }
+    if ctx.config.exclusive {
+        for old in RUNNING.with(|r| r.borrow().clone()) {
+            old.settle(Ending::Cancelled, None);
+        }
+    }
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    let watch = Rc::new(Watch {
+        ctx: Rc::new(ctx),
+        ty,
+        started_at: js_sys::Date::now(),
+        promise: promise.clone(),
+        resolve: resolve.expect("the Promise executor runs at once"),
+        settled: Cell::new(false),
+        task: RefCell::new(None),
+    });
+    let (handle, registration) = AbortHandle::new_pair();
+    *watch.task.borrow_mut() = Some(handle);
+    RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
+    let task = {
+        let watch = watch.clone();
+        async move {
+            let ending = Abortable::new(until_final(watch.ctx.clone()), registration).await;
+            // Aborted means settle() already ran (stop or replacement).
+            if let Ok((ending, via)) = ending {
+                watch.settle(ending, via);
+            }
+        }
+    };
+    wasm_bindgen_futures::spawn_local(task);
+    promise
+}
+
+/// Cancels the watch of `order_no`, or every watch. Returns how many.
+pub fn stop(order_no: Option<&str>) -> usize {
+    let victims: Vec<Rc<Watch>> = RUNNING.with(|r| {
+        r.borrow()
+            .iter()
+            .filter(|w| order_no.is_none_or(|no| w.ctx.order_no == no))
+            .cloned()
+            .collect()
+    });
+    for w in &victims {
+        w.settle(Ending::Cancelled, None);
+    }
+    victims.len()
+}
+
+/// How many watches are running (for tests and the demo).
+pub fn running() -> usize {
+    RUNNING.with(|r| r.borrow().len())
+}
+
+fn find(order_no: &str) -> Option<Rc<Watch>> {
+    RUNNING.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|w| w.ctx.order_no == order_no)
+            .cloned()
+    })
+}
+
+/// The transport, raced against `timeoutMs`. Both futures are dropped — and
+/// with them every timer and connection — before this returns.
+async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
+    let transport = transport::run(&ctx).fuse();
+    let deadline = async {
+        match ctx.config.timeout_ms {
+            Some(ms) => transport::sleep_ms(ms).await,
+            None => futures::future::pending::<()>().await,
+        }
+    }
+    .fuse();
+    futures::pin_mut!(transport, deadline);
+    select! {
+        Final { verdict, via } = transport => (Ending::from_verdict(verdict), Some(via)),
+        () = deadline => (Ending::Timeout, None),
+    }
+}
+
+impl Watch {
+    /// Ends the watch once: unregisters it, cancels its task, runs the paid
+    /// hooks if it was paid, and resolves its promise with the outcome.
+    fn settle(self: &Rc<Self>, ending: Ending, via: Option<Strategy>) {
+        if self.settled.replace(true) {
+            return;
+        }
+        RUNNING.with(|r| r.borrow_mut().retain(|w| !Rc::ptr_eq(w, self)));
+        if let Some(task) = self.task.borrow_mut().take() {
+            task.abort();
+        }
+        let ctx = &self.ctx;
+        let entry = ctx.config.type_entry(self.ty);
+        let pay_status = match ending {
+            Ending::Paid => to_js(&entry.pay_status),
+            _ => JsValue::NULL,
+        };
+        let outcome = Object::new();
+        set(&outcome, "status", &ending.name().into());
+        set(&outcome, "orderNo", &ctx.order_no.as_str().into());
+        set(
+            &outcome,
+            "type",
+            &self.ty.map_or(JsValue::NULL, |t| (t as f64).into()),
+        );
+        set(&outcome, "payStatus", &pay_status);
+        let strategy = via.unwrap_or(ctx.config.strategy);
+        set(&outcome, "strategy", &strategy.name().into());
+        set(&outcome, "attempts", &ctx.attempts().into());
+        set(
+            &outcome,
+            "elapsedMs",
+            &(js_sys::Date::now() - self.started_at).round().into(),
+        );
+        if ending == Ending::Paid {
+            PAID.with(|p| {
+                p.borrow_mut()
+                    .insert(ctx.order_no.clone(), outcome.clone().into())
+            });
+            let hooks = &ctx.hooks;
+            if ctx.config.analytics {
+                let event_id = entry.event_id.as_ref().map(to_js);
+                fire_analytics(
+                    hooks,
+                    entry.label.as_deref(),
+                    event_id.as_ref(),
+                    &ctx.errors,
+                );
+            }
+            if let Some(f) = &hooks.on_status {
+                hooks.call("onStatus", f, &JsValue::UNDEFINED, &pay_status, &ctx.errors);
+            }
+            if let Some(f) = &hooks.on_paid {
+                hooks.call("onPaid", f, &JsValue::UNDEFINED, &outcome, &ctx.errors);
+            }
+        }
+        ctx.event("end", strategy, Some(ending.name()));
+        let _ = self.resolve.call1(&JsValue::UNDEFINED, &outcome);
+    }
+}
+
+fn to_js(v: &serde_json::Value) -> JsValue {
+    use serde::Serialize;
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
