@@ -1,1 +1,445 @@
+//! Browser tests for `"long-poll"`, `"sse"`, `"websocket"` and `"auto"`, in
+//! headless Chromium against the real reference server: detection, exactly
+//! once across push and catch-up check, reconnects that miss nothing, stop
+//! closing the connection, foreign and garbage frames. Run by `make test`.
 #![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The server-side count that shows a watch of `strategy` is connected.
+fn open_key(strategy: &str) -> &'static str {
+    match strategy {
+        "sse" => "sse_open",
+        "websocket" => "ws_open",
+        _ => "long_poll_waiting",
+    }
+}
+
+/// Polls the server's stats of `order_no` until `ok` holds (5 s at most).
+async fn wait_for(order_no: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let s = stats(order_no).await;
+        if ok(&s) {
+            return s;
+        }
+        sleep(50).await;
+    }
+    panic!("timed out waiting for {what}: {}", stats(order_no).await);
+}
+
+async fn connected(order_no: &str, strategy: &str) -> Value {
+    let key = open_key(strategy);
+    wait_for(order_no, key, |s| num(s, key) >= 1).await
+}
+
+fn events(rec: &JsValue, kind: &str) -> usize {
+    record(rec)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .count()
+}
+
+macro_rules! for_push {
+    ($($check:ident),* $(,)?) => {
+        mod long_poll {
+            use super::*;
+            $( #[wasm_bindgen_test] async fn $check() { super::$check("long-poll").await } )*
+        }
+        mod sse {
+            use super::*;
+            $( #[wasm_bindgen_test] async fn $check() { super::$check("sse").await } )*
+        }
+        mod websocket {
+            use super::*;
+            $( #[wasm_bindgen_test] async fn $check() { super::$check("websocket").await } )*
+        }
+    };
+}
+
+for_push!(
+    paid_is_detected_and_hooks_run_once,
+    exactly_once_when_push_and_catch_up_check_both_say_paid,
+    stop_closes_the_connection,
+    closed_and_expired_end_the_watch,
+);
+
+macro_rules! for_sockets {
+    ($($check:ident),* $(,)?) => {
+        mod sse_only {
+            use super::*;
+            $( #[wasm_bindgen_test] async fn $check() { super::$check("sse").await } )*
+        }
+        mod websocket_only {
+            use super::*;
+            $( #[wasm_bindgen_test] async fn $check() { super::$check("websocket").await } )*
+        }
+    };
+}
+
+for_sockets!(
+    paid_while_the_connection_is_down_is_still_seen_once,
+    every_reopen_is_followed_by_one_http_check,
+    a_non_json_frame_is_reported_not_fatal,
+    a_message_for_another_order_does_not_count,
+);
+
+async fn paid_is_detected_and_hooks_run_once(strategy: &str) {
+    let no = create(&unique("push-paid")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy, "longPollWaitSec": 5 })),
+    );
+    connected(&no, strategy).await;
+    let checks_before = num(&stats(&no).await, "checks");
+    pay(&no).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["status"], "paid");
+    assert_eq!(out["strategy"], strategy, "{out}");
+    assert_eq!(out["payStatus"], 3);
+    let r = record(&rec);
+    assert_eq!(r["kbn"], json!(["pc评价页牌匾扫码支付成功"]));
+    assert_eq!(r["pingan"], json!([5357]));
+    assert_eq!(r["status"], json!([3]));
+    assert_eq!(count(&r, "paid"), 1);
+    if strategy == "long-poll" {
+        // The held request answered: no new check was needed to see the payment.
+        assert_eq!(num(&stats(&no).await, "checks"), checks_before);
+    }
+    sleep(300).await;
+    assert_eq!(count(&record(&rec), "status"), 1);
+}
+
+async fn exactly_once_when_push_and_catch_up_check_both_say_paid(strategy: &str) {
+    let no = create(&unique("push-both")).await;
+    pay(&no).await;
+    let rec = recorder();
+    let opts = options(&rec, json!({ "strategy": strategy }));
+    let out = outcome(&watch(&no, Some(2.0), &opts)).await;
+    assert_eq!(out["status"], "paid");
+    sleep(400).await;
+    let r = record(&rec);
+    assert_eq!(
+        (
+            count(&r, "status"),
+            count(&r, "paid"),
+            count(&r, "kbn"),
+            count(&r, "pingan")
+        ),
+        (1, 1, 1, 1),
+        "{r}"
+    );
+    assert_eq!(r["kbn"], json!(["pc评价页报告扫码支付成功"]));
+}
+
+async fn stop_closes_the_connection(strategy: &str) {
+    let no = create(&unique("push-stop")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy, "longPollWaitSec": 20 })),
+    );
+    connected(&no, strategy).await;
+    paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
+    assert_eq!(outcome(&p).await["status"], "cancelled");
+    let key = open_key(strategy);
+    let s = wait_for(&no, "the server to see the connection go", |s| {
+        num(s, key) == 0 && num(s, "in_flight") == 0
+    })
+    .await;
+    let checks = num(&s, "checks");
+    pay(&no).await;
+    sleep(500).await;
+    let after = stats(&no).await;
+    assert_eq!(num(&after, "checks"), checks, "no request after stop");
+    assert_eq!((num(&after, "sse_open"), num(&after, "ws_open")), (0, 0));
+    assert_eq!(count(&record(&rec), "status"), 0, "no callback after stop");
+}
+
+async fn a_message_for_another_order_does_not_count(strategy: &str) {
+    let no = create(&unique("push-foreign")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    );
+    connected(&no, strategy).await;
+    let other = json!({ "payed": 1, "status": "paid", "order_no": "SOMEONE-ELSE" });
+    let sent = test_hook(&no, "push", Some(other)).await;
+    assert!(num(&sent, "sent") >= 1, "{sent}");
+    sleep(300).await;
+    assert_eq!(events(&rec, "ignored"), 1, "{}", record(&rec));
+    assert_eq!(
+        count(&record(&rec), "status"),
+        0,
+        "another order's payment does not count"
+    );
+    assert_eq!(paywatch::active_watches(), 1);
+    pay(&no).await;
+    assert_eq!(outcome(&p).await["status"], "paid");
+    assert_eq!(count(&record(&rec), "status"), 1);
+}
+
+async fn closed_and_expired_end_the_watch(strategy: &str) {
+    let no = create(&unique("push-closed")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    );
+    connected(&no, strategy).await;
+    close(&no).await;
+    assert_eq!(outcome(&p).await["status"], "closed");
+    let expiring = create_with_ttl(&unique("push-expired"), 600).await;
+    let out = outcome(&watch(
+        &expiring,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    ))
+    .await;
+    assert_eq!(out["status"], "expired");
+    assert_eq!(
+        out["strategy"], strategy,
+        "the push channel reported the expiry: {out}"
+    );
+    let r = record(&rec);
+    assert_eq!(
+        (count(&r, "status"), count(&r, "paid"), count(&r, "kbn")),
+        (0, 0, 0)
+    );
+}
+
+async fn paid_while_the_connection_is_down_is_still_seen_once(strategy: &str) {
+    let no = create(&unique("push-down")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    );
+    connected(&no, strategy).await;
+    // The server drops the connection and refuses new ones; the order is paid meanwhile.
+    behave(&no, json!({ "refuse_push": true })).await;
+    let dropped = test_hook(&no, "drop", None).await;
+    assert_eq!(num(&dropped, "dropped"), 1, "{dropped}");
+    pay(&no).await;
+    sleep(300).await;
+    behave(&no, json!({ "refuse_push": false })).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["status"], "paid");
+    let r = record(&rec);
+    assert_eq!(
+        (
+            count(&r, "status"),
+            count(&r, "paid"),
+            count(&r, "kbn"),
+            count(&r, "pingan")
+        ),
+        (1, 1, 1, 1),
+        "{r}"
+    );
+    assert!(events(&rec, "lost") >= 1, "the drop was noticed: {r}");
+    let connection_errors = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "connection")
+        .count();
+    assert!(connection_errors >= 1, "the drop was reported: {r}");
+}
+
+async fn every_reopen_is_followed_by_one_http_check(strategy: &str) {
+    let no = create(&unique("push-reopen")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    );
+    connected(&no, strategy).await;
+    wait_for(&no, "the first catch-up check", |s| num(s, "checks") == 1).await;
+    test_hook(&no, "drop", None).await;
+    let key = open_key(strategy);
+    let total = if strategy == "sse" {
+        "sse_connects"
+    } else {
+        "ws_connects"
+    };
+    let s = wait_for(&no, "a reconnect", |s| {
+        num(s, total) >= 2 && num(s, key) == 1
+    })
+    .await;
+    let s = wait_for(&no, "the catch-up check after the reopen", |s| {
+        num(s, "checks") == 2
+    })
+    .await;
+    assert_eq!(num(&s, "max_in_flight"), 1);
+    assert!(events(&rec, "reconnect") >= 1);
+    // Quiet while connected: no more checks.
+    sleep(600).await;
+    assert_eq!(num(&stats(&no).await, "checks"), 2);
+    paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
+    assert_eq!(outcome(&p).await["status"], "cancelled");
+}
+
+async fn a_non_json_frame_is_reported_not_fatal(strategy: &str) {
+    let no = create(&unique("push-garbage")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": strategy })),
+    );
+    connected(&no, strategy).await;
+    test_hook(&no, "push", Some(json!("this is not json"))).await;
+    sleep(300).await;
+    let r = record(&rec);
+    let body_errors: Vec<_> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "body")
+        .collect();
+    assert_eq!(body_errors.len(), 1, "{r}");
+    assert!(
+        body_errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON"),
+        "{r}"
+    );
+    assert_eq!(body_errors[0]["strategy"], strategy);
+    pay(&no).await;
+    assert_eq!(outcome(&p).await["status"], "paid");
+}
+
+// ---- long polling -----------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn long_poll_against_a_server_that_ignores_wait_keeps_the_interval() {
+    let no = create(&unique("lp-ignore")).await;
+    behave(&no, json!({ "ignore_wait": true })).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": "long-poll", "intervalMs": 300 })),
+    );
+    sleep(1700).await;
+    paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
+    assert_eq!(outcome(&p).await["status"], "cancelled");
+    let s = stats(&no).await;
+    let times: Vec<f64> = s["check_times_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect();
+    assert!(
+        (4..=7).contains(&times.len()),
+        "about one check per 300 ms: {times:?}"
+    );
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 270.0,
+            "checks {} ms apart: {times:?}",
+            pair[1] - pair[0]
+        );
+    }
+    assert!(
+        s["last_query"].as_str().unwrap().ends_with("&wait=25"),
+        "{s}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn long_poll_is_answered_by_the_held_request() {
+    let no = create(&unique("lp-held")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(
+            &rec,
+            json!({ "strategy": "long-poll", "longPollWaitSec": 10 }),
+        ),
+    );
+    connected(&no, "long-poll").await;
+    sleep(700).await;
+    let s = stats(&no).await;
+    assert_eq!(num(&s, "checks"), 1, "one held request, no polling: {s}");
+    pay(&no).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["status"], "paid");
+    assert_eq!(num(&out, "attempts"), 1);
+}
+
+// ---- auto -------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn auto_prefers_websocket() {
+    let no = create(&unique("auto-ws")).await;
+    let rec = recorder();
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(&rec, json!({ "strategy": "auto" })),
+    );
+    connected(&no, "websocket").await;
+    pay(&no).await;
+    assert_eq!(outcome(&p).await["strategy"], "websocket");
+}
+
+#[wasm_bindgen_test]
+async fn auto_falls_back_to_sse_when_websocket_cannot_connect() {
+    let no = create(&unique("auto-sse")).await;
+    let rec = recorder();
+    // Port 9 on loopback: nothing listens, the socket fails to open.
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(
+            &rec,
+            json!({ "strategy": "auto", "wsUrl": "ws://127.0.0.1:9/ws" }),
+        ),
+    );
+    connected(&no, "sse").await;
+    pay(&no).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["strategy"], "sse", "{out}");
+    assert_eq!(events(&rec, "fallback"), 1);
+    assert_eq!(count(&record(&rec), "status"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn auto_falls_back_to_long_poll_when_no_push_channel_opens() {
+    let no = create(&unique("auto-lp")).await;
+    let rec = recorder();
+    let bad_sse = format!("{}/no-such-stream", server());
+    let p = watch(
+        &no,
+        Some(1.0),
+        &options(
+            &rec,
+            json!({ "strategy": "auto", "wsUrl": "ws://127.0.0.1:9/ws", "sseUrl": bad_sse }),
+        ),
+    );
+    connected(&no, "long-poll").await;
+    pay(&no).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["strategy"], "long-poll", "{out}");
+    assert_eq!(events(&rec, "fallback"), 2);
+}

@@ -95,7 +95,12 @@ pub async fn sleep(ms: u32) {
 
 /// `(HTTP status, JSON body)` of a call to the reference server.
 pub async fn api(method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let body = body.map_or(JsValue::UNDEFINED, |b| JsValue::from_str(&b.to_string()));
+    // A JSON string is sent as its raw text (to push non-JSON frames).
+    let body = match body {
+        None => JsValue::UNDEFINED,
+        Some(Value::String(raw)) => JsValue::from_str(&raw),
+        Some(b) => JsValue::from_str(&b.to_string()),
+    };
     let text = JsFuture::from(api_js(server(), method, path, body))
         .await
         .expect("server reachable");
