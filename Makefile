@@ -13,8 +13,7 @@ setup:
 
 ## The npm package in pkg/: wasm-pack build, then pkg.json merged in.
 pkg: setup
-	wasm-pack build --release --target web --out-dir pkg --no-pack
-	node scripts/build-pkg.mjs
+	bash scripts/build-pkg.sh
 
 server: setup
 	cargo build --release -p paywatch-server

@@ -16,12 +16,10 @@ for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
 
-# 2. Debian packages: headless Chromium + its driver for browser tests,
-#    binaryen for wasm-opt (wasm-pack finds /usr/bin/wasm-opt itself).
+# 2. Debian packages: headless Chromium + its driver for browser tests.
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
-[ -x /usr/bin/wasm-opt ] || need_apt+=(binaryen)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -43,11 +41,13 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-# 4. Node packages for the page-level (playwright-core) tests.
-if [ -f tests/e2e/package.json ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
-    say "npm ci in tests/e2e"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+# 4. Node packages: build tools (a current wasm-opt) and the page-level
+#    tests' playwright-core. Reinstalled when a lock file changes.
+for dir in scripts tests/e2e; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-fi
+done
 say "ready"

@@ -16,8 +16,7 @@ step "native tests: policy code and the reference server"
 cargo test --workspace
 
 step "build: npm package and server"
-wasm-pack build --release --target web --out-dir pkg --no-pack
-node scripts/build-pkg.mjs
+bash scripts/build-pkg.sh
 cargo build -p paywatch-server
 
 step "start the reference server"
