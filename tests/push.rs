@@ -278,7 +278,7 @@ async fn every_reopen_is_followed_by_one_http_check(strategy: &str) {
     } else {
         "ws_connects"
     };
-    let s = wait_for(&no, "a reconnect", |s| {
+    wait_for(&no, "a reconnect", |s| {
         num(s, total) >= 2 && num(s, key) == 1
     })
     .await;

@@ -80,8 +80,10 @@ extern "C" {
 
 /// The reference server, e.g. `http://127.0.0.1:41234`.
 pub fn server() -> &'static str {
-    option_env!("PAYWATCH_SERVER")
-        .expect("build the tests with PAYWATCH_SERVER set (make test does)")
+    match option_env!("PAYWATCH_SERVER") {
+        Some(url) => url,
+        None => panic!("build the tests with PAYWATCH_SERVER set (make test does)"),
+    }
 }
 
 /// The same server as a WebSocket URL.
