@@ -14,9 +14,15 @@ let loaded = false;
 export function init(wasmSource) {
   if (!loading) {
     const arg = wasmSource === undefined ? undefined : { module_or_path: wasmSource };
-    loading = initWasm(arg).then(() => {
-      loaded = true;
-    });
+    loading = initWasm(arg).then(
+      () => {
+        loaded = true;
+      },
+      (e) => {
+        loading = null; // let a later call try again (e.g. after a network blip)
+        throw e;
+      },
+    );
   }
   return loading;
 }

@@ -3,6 +3,7 @@
 //! reference server. Run by `make test`.
 #![cfg(target_arch = "wasm32")]
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -12,33 +13,23 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Runs each listed check once per polling strategy.
-macro_rules! for_both {
-    ($($check:ident),* $(,)?) => {
-        mod interval {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("interval").await } )*
-        }
-        mod poll {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("poll").await } )*
-        }
-    };
-}
-
-for_both!(
-    paid_is_detected_and_hooks_run_once_with_type_1_labels,
-    type_2_uses_the_report_labels,
-    exactly_once_while_the_server_keeps_answering_paid,
-    a_new_order_cancels_the_old_watch,
-    the_same_order_returns_the_same_promise,
-    stop_means_the_server_sees_no_more_checks,
-    a_slow_server_never_sees_two_checks_at_once,
-    a_hung_request_is_aborted_and_watching_goes_on,
-    timeout_ends_the_watch,
-    closed_and_expired_end_the_watch_without_hooks,
-    bad_answers_are_reported_and_watching_goes_on,
-    the_order_number_reaches_the_server_byte_for_byte,
+per_strategy!(
+    [
+        paid_is_detected_and_hooks_run_once_with_type_1_labels,
+        type_2_uses_the_report_labels,
+        exactly_once_while_the_server_keeps_answering_paid,
+        a_new_order_cancels_the_old_watch,
+        the_same_order_returns_the_same_promise,
+        stop_means_the_server_sees_no_more_checks,
+        a_slow_server_never_sees_two_checks_at_once,
+        a_hung_request_is_aborted_and_watching_goes_on,
+        timeout_ends_the_watch,
+        closed_and_expired_end_the_watch_without_hooks,
+        bad_answers_are_reported_and_watching_goes_on,
+        the_order_number_reaches_the_server_byte_for_byte,
+    ]
+    interval => "interval",
+    poll => "poll",
 );
 
 async fn paid_is_detected_and_hooks_run_once_with_type_1_labels(strategy: &str) {

@@ -4,6 +4,7 @@
 //! closing the connection, foreign and garbage frames. Run by `make test`.
 #![cfg(target_arch = "wasm32")]
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -48,48 +49,28 @@ fn events(rec: &JsValue, kind: &str) -> usize {
         .count()
 }
 
-macro_rules! for_push {
-    ($($check:ident),* $(,)?) => {
-        mod long_poll {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("long-poll").await } )*
-        }
-        mod sse {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("sse").await } )*
-        }
-        mod websocket {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("websocket").await } )*
-        }
-    };
-}
-
-for_push!(
-    paid_is_detected_and_hooks_run_once,
-    exactly_once_when_push_and_catch_up_check_both_say_paid,
-    stop_closes_the_connection,
-    closed_and_expired_end_the_watch,
+per_strategy!(
+    [
+        paid_is_detected_and_hooks_run_once,
+        exactly_once_when_push_and_catch_up_check_both_say_paid,
+        stop_closes_the_connection,
+        closed_and_expired_end_the_watch,
+    ]
+    long_poll => "long-poll",
+    sse => "sse",
+    websocket => "websocket",
 );
 
-macro_rules! for_sockets {
-    ($($check:ident),* $(,)?) => {
-        mod sse_only {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("sse").await } )*
-        }
-        mod websocket_only {
-            use super::*;
-            $( #[wasm_bindgen_test] async fn $check() { super::$check("websocket").await } )*
-        }
-    };
-}
-
-for_sockets!(
-    paid_while_the_connection_is_down_is_still_seen_once,
-    every_reopen_is_followed_by_one_http_check,
-    a_non_json_frame_is_reported_not_fatal,
-    a_message_for_another_order_does_not_count,
+// Only push connections can be dropped, reopened, or sent foreign frames.
+per_strategy!(
+    [
+        paid_while_the_connection_is_down_is_still_seen_once,
+        every_reopen_is_followed_by_one_http_check,
+        a_non_json_frame_is_reported_not_fatal,
+        a_message_for_another_order_does_not_count,
+    ]
+    sse_only => "sse",
+    websocket_only => "websocket",
 );
 
 async fn paid_is_detected_and_hooks_run_once(strategy: &str) {

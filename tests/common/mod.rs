@@ -4,6 +4,27 @@
 #![allow(dead_code)]
 
 use js_sys::Promise;
+
+/// Generates one browser test per (module, strategy) for each listed check:
+/// `per_strategy!([check_a, check_b] interval => "interval", poll => "poll")`
+/// makes `interval::check_a`, which calls `check_a("interval")`, and so on.
+#[macro_export]
+macro_rules! per_strategy {
+    ($checks:tt $($module:ident => $strategy:literal),+ $(,)?) => {
+        $( $crate::per_strategy!(@module $module $strategy $checks); )+
+    };
+    (@module $module:ident $strategy:literal [$($check:ident),* $(,)?]) => {
+        mod $module {
+            use wasm_bindgen_test::wasm_bindgen_test;
+            $(
+                #[wasm_bindgen_test]
+                async fn $check() {
+                    super::$check($strategy).await
+                }
+            )*
+        }
+    };
+}
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;

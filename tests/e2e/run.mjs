@@ -1,0 +1,544 @@
+#!/usr/bin/env node
+// Page-level tests of the npm package, the way front-end teams use it:
+//
+//  1. `npm pack` the built pkg/ into .out/ and install that tarball into two
+//     fixtures: plain/ (a static page importing /node_modules/paywatch/index.js,
+//     no bundler, no init call) and vite-app/ (Vite + React + TypeScript using
+//     `paywatch/react`).
+//  2. `tsc --noEmit` (strict) on vite-app/src, types-check.ts included.
+//  3. `vite build` twice: production (dist/) and NODE_ENV=development
+//     (dist-dev/, where StrictMode double-mounts effects).
+//  4. Reference servers (--test-hooks) on free 127.0.0.1 ports serve each
+//     fixture; headless Chromium opens the pages; the test creates orders,
+//     pays them and reads the server's /_test/ stats.
+//
+// Exits non-zero on any failure; the last line is `e2e: N passed, M failed`.
+// Env: PAYWATCH_SERVER_BIN (default target/debug/paywatch-server),
+//      PAYWATCH_PKG (the package directory to pack, default pkg),
+//      CHROMIUM (default /usr/bin/chromium).
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../..");
+const outDir = join(here, ".out");
+const plainDir = join(here, "plain");
+const appDir = join(here, "vite-app");
+const started = performance.now();
+
+const serverBin = (() => {
+  const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
+  return isAbsolute(bin) ? bin : join(root, bin);
+})();
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+let passed = 0;
+let failed = 0;
+const cleanups = [];
+
+function log(msg) {
+  console.log(`[e2e] ${msg}`);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", ...opts });
+  if (r.status !== 0) {
+    const detail = `${r.stdout || ""}${r.stderr || ""}`.trim();
+    throw new Error(`${cmd} ${args.join(" ")} (in ${opts.cwd || process.cwd()}) failed (${r.status ?? r.signal}):\n${detail}`);
+  }
+  return r.stdout;
+}
+
+// npm warns about user config it does not know on some machines; keep the
+// output to what matters.
+function npm(args, cwd) {
+  return run("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd });
+}
+
+async function test(name, fn, timeoutMs = 30_000) {
+  const t = performance.now();
+  let timer;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    passed++;
+    console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+async function waitFor(what, fn, timeoutMs = 10_000, everyMs = 25) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await sleep(everyMs);
+  }
+}
+
+// ---------------------------------------------------------------- setup
+
+// Two runs at once (say `make test` and a run by hand) would share .out/ and
+// the fixtures' node_modules/paywatch: the second waits for the first.
+async function lock() {
+  const file = join(here, ".lock");
+  const end = Date.now() + 180_000;
+  let waiting = false;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      cleanups.unshift(() => rmSync(file, { force: true }));
+      return;
+    } catch (e) {
+      if (e.code !== "EEXIST") throw e;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(file, "utf8")) || 0;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (!holder) {
+      await sleep(100); // being written
+      continue;
+    }
+    let alive = false;
+    try {
+      process.kill(holder, 0);
+      alive = true;
+    } catch (e) {
+      alive = e.code === "EPERM"; // else not running: a stale lock
+    }
+    if (!alive) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > end) throw new Error(`another run (pid ${holder}) holds ${file}`);
+    if (!waiting) log(`waiting for another run (pid ${holder}) to finish`);
+    waiting = true;
+    await sleep(500);
+  }
+}
+
+// A fixture's dependencies from its lockfile, only when missing or stale.
+function ensureDeps(dir) {
+  if (!existsSync(join(dir, "package-lock.json"))) return;
+  const hidden = join(dir, "node_modules", ".package-lock.json");
+  if (existsSync(hidden) && statSync(hidden).mtimeMs >= statSync(join(dir, "package-lock.json")).mtimeMs) return;
+  log(`npm ci in ${dir.slice(root.length + 1)}`);
+  npm(["ci"], dir);
+}
+
+function packPkg() {
+  const pkgDir = process.env.PAYWATCH_PKG ? resolve(process.env.PAYWATCH_PKG) : join(root, "pkg");
+  for (const f of ["package.json", "index.js", "react.js", "paywatch_bg.wasm"]) {
+    if (!existsSync(join(pkgDir, f))) throw new Error(`pkg/${f} is missing: build the package first (make pkg)`);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const info = JSON.parse(npm(["pack", pkgDir, "--pack-destination", outDir, "--json"], outDir));
+  return { tarball: join(outDir, info[0].filename), files: info[0].files.map((f) => f.path) };
+}
+
+function installTarball(dir, tarball) {
+  rmSync(join(dir, "node_modules", "paywatch"), { recursive: true, force: true });
+  // --no-save leaves package.json and package-lock.json as committed; a
+  // fixture without a lockfile gets none.
+  const noLock = existsSync(join(dir, "package-lock.json")) ? [] : ["--no-package-lock"];
+  npm(["install", "--no-save", ...noLock, tarball], dir);
+}
+
+function sizes(tarball) {
+  const installed = join(appDir, "node_modules", "paywatch");
+  const raw = (f) => readFileSync(join(installed, f));
+  const gz = (buf) => gzipSync(buf, { level: 9 }).length;
+  const wasm = raw("paywatch_bg.wasm");
+  const js = ["index.js", "paywatch.js", "react.js"].map(raw);
+  const jsRaw = js.reduce((n, b) => n + b.length, 0);
+  const jsGz = js.reduce((n, b) => n + gz(b), 0);
+  return {
+    tarball: statSync(tarball).size,
+    wasmRaw: wasm.length,
+    wasmGz: gz(wasm),
+    jsRaw,
+    jsGz,
+    jsEach: ["index.js", "paywatch.js", "react.js"].map((f, i) => `${f} ${js[i].length}/${gz(js[i])}`).join(", "),
+  };
+}
+
+// ---------------------------------------------------------------- servers
+
+async function startServer(www) {
+  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, "--test-hooks", "--heartbeat-ms", "300"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 10_000);
+    const onData = (d) => {
+      output += d;
+      const m = /paywatch-server listening on (http:\/\/[^\s]+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (d) => (output += d));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${serverBin}: ${e.message}`));
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}):\n${output}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  cleanups.push(stop);
+  return { url, stop };
+}
+
+async function api(server, method, path, body) {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const createOrder = async (server) => (await api(server, "POST", "/orders", {})).order_no;
+const payOrder = (server, no) => api(server, "POST", `/orders/${encodeURIComponent(no)}/pay`);
+const stats = (server, no) => api(server, "GET", `/_test/orders/${encodeURIComponent(no)}/stats`);
+
+// Checks of the order stop: read the count, wait, read again.
+async function assertChecksStopped(server, no, settleMs = 250, watchMs = 1000) {
+  await sleep(settleMs);
+  const before = await stats(server, no);
+  await sleep(watchMs);
+  const after = await stats(server, no);
+  assertEqual(after.checks, before.checks, `checks of ${no} over ${watchMs} ms after the watch ended`);
+  assertEqual([after.in_flight, after.sse_open, after.ws_open], [0, 0, 0], "requests / push connections still open");
+}
+
+// ---------------------------------------------------------------- browser
+
+async function openPage(browser, url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(url);
+  return {
+    page,
+    problems,
+    text: (sel) => page.textContent(sel),
+    eval: (fn, arg) => page.evaluate(fn, arg),
+    close: () => context.close(),
+    assertClean() {
+      assertEqual(problems, [], "console errors/warnings and page errors");
+    },
+  };
+}
+
+const LABEL = { 1: "pc评价页牌匾扫码支付成功", 2: "pc评价页报告扫码支付成功" };
+const EVENT = { 1: 5357, 2: 5358 };
+const PAY_STATUS = { 1: 3, 2: 4 };
+
+// The order is being watched, one request at a time.
+async function watching(server, no, minChecks = 2) {
+  const s = await waitFor(`${minChecks} checks of ${no}`, async () => {
+    const s = await stats(server, no);
+    return s.checks >= minChecks || s.sse_open > 0 ? s : null;
+  });
+  assert(s.max_in_flight <= 1, `at most one check in flight (max_in_flight ${s.max_in_flight})`);
+  return s;
+}
+
+async function plainPaid(browser, server, { type, strategy }) {
+  const no = await createOrder(server);
+  const p = await openPage(browser, `${server.url}/?order=${encodeURIComponent(no)}&type=${type}&strategy=${strategy}`);
+  try {
+    await watching(server, no, strategy === "poll" ? 2 : 1);
+    assertEqual(await p.eval(() => window.activeWatches()), 1, "activeWatches() while watching");
+    assertEqual(await p.text("#pay-status"), "waiting", "payStatus before paying");
+    await payOrder(server, no);
+    await waitFor("outcome rendered", async () => (await p.text("#outcome")) === "paid");
+    assertEqual(await p.text("#pay-status"), String(PAY_STATUS[type]), "rendered payStatus");
+    await assertChecksStopped(server, no, 200, 700);
+    const seen = await p.eval(() => ({ calls: window.anaCalls, status: window.statusCalls, outcome: window.outcome, active: window.activeWatches() }));
+    assertEqual(seen.calls.kbn, [LABEL[type]], "window.kbnClickAna calls");
+    assertEqual(seen.calls.fire, [EVENT[type]], "window.PinganAna.fire calls");
+    assertEqual(seen.status, [PAY_STATUS[type]], "onStatus calls");
+    assertEqual(
+      [seen.outcome.status, seen.outcome.orderNo, seen.outcome.type, seen.outcome.payStatus],
+      ["paid", no, type, PAY_STATUS[type]],
+      "outcome",
+    );
+    assertEqual(seen.active, 0, "activeWatches() after paid");
+    p.assertClean();
+  } finally {
+    await p.close();
+  }
+}
+
+// Vite app, scenario "pay": the seed page migrated to usePayStatus.
+async function vitePaid(browser, server, build) {
+  const type = 2;
+  const no = await createOrder(server);
+  const p = await openPage(browser, `${server.url}/?scenario=pay&order=${encodeURIComponent(no)}&type=${type}`);
+  try {
+    await watching(server, no, 3);
+    // StrictMode (development build) mounted, unmounted and mounted again:
+    // exactly one watch runs.
+    assertEqual(await p.eval(() => window.activeWatches()), 1, `activeWatches() while watching (${build})`);
+    assertEqual(await p.text("#pay-status"), "waiting", "payStatus before paying");
+    assertEqual(await p.text("#outcome"), "watching", "outcome before paying");
+    await payOrder(server, no);
+    await waitFor("outcome rendered", async () => (await p.text("#outcome")) === "paid via poll");
+    assertEqual(await p.text("#pay-status"), String(PAY_STATUS[type]), "hook payStatus rendered");
+    assertEqual(await p.text("#page-status"), String(PAY_STATUS[type]), "page payStatus (onStatus: setPayStatus) rendered");
+    await assertChecksStopped(server, no, 200, 700);
+    const seen = await p.eval(() => ({
+      calls: window.anaCalls,
+      pageStatus: window.pageStatusCalls,
+      active: window.activeWatches(),
+      mounts: window.mountEffects,
+    }));
+    // Proves StrictMode did (development) or did not (production) run the
+    // mount effect twice.
+    assertEqual(seen.mounts, build === "production" ? 1 : 2, "mount effects run");
+    assertEqual(seen.calls.kbn, [LABEL[type]], "window.kbnClickAna calls");
+    assertEqual(seen.calls.fire, [EVENT[type]], "window.PinganAna.fire calls");
+    assertEqual(seen.pageStatus.filter((s) => s !== null), [PAY_STATUS[type]], "page payStatus changes");
+    assertEqual(seen.active, 0, "activeWatches() after paid");
+    p.assertClean();
+  } finally {
+    await p.close();
+  }
+}
+
+// Vite app, scenario "pay" + the hook's stop(): outcome cancelled, checks stop.
+async function viteStop(browser, server) {
+  const no = await createOrder(server);
+  const p = await openPage(browser, `${server.url}/?scenario=pay&order=${encodeURIComponent(no)}&type=1`);
+  try {
+    await watching(server, no, 2);
+    await p.page.click("#stop");
+    await waitFor("cancelled outcome rendered", async () => (await p.text("#outcome")) === "cancelled via poll");
+    await assertChecksStopped(server, no);
+    assertEqual(await p.eval(() => window.activeWatches()), 0, "activeWatches() after stop()");
+    p.assertClean();
+  } finally {
+    await p.close();
+  }
+}
+
+// Vite app, scenario "unmount": the watching component is removed mid-watch.
+async function viteUnmount(browser, server) {
+  const no = await createOrder(server);
+  const p = await openPage(browser, `${server.url}/?scenario=unmount&order=${encodeURIComponent(no)}&type=1`);
+  try {
+    await p.page.click("#start");
+    await watching(server, no, 3);
+    assertEqual(await p.eval(() => window.activeWatches()), 1, "activeWatches() while watching");
+    await p.page.click("#toggle");
+    await waitFor("dialog unmounted", async () => (await p.text("#closed")) === "closed");
+    await assertChecksStopped(server, no, 250, 1000);
+    assertEqual(await p.eval(() => window.activeWatches()), 0, "activeWatches() after unmount");
+    // Paying now reaches nobody: no hook, no analytics, no state.
+    await payOrder(server, no);
+    await sleep(400);
+    const seen = await p.eval(() => ({ calls: window.anaCalls, pageStatus: window.pageStatusCalls }));
+    assertEqual(seen, { calls: { kbn: [], fire: [] }, pageStatus: [] }, "callbacks after unmount");
+    const after = await stats(server, no);
+    await sleep(300);
+    assertEqual((await stats(server, no)).checks, after.checks, "checks after paying the unwatched order");
+    p.assertClean();
+  } finally {
+    await p.close();
+  }
+}
+
+// `vite dev` (no optimizeDeps config): the dependency pre-bundler must keep
+// the glue's `new URL("paywatch_bg.wasm", import.meta.url)` pointing at the
+// real file. `/pay` is proxied to a reference server.
+async function viteDev(browser, backend) {
+  const viteEntry = JSON.parse(readFileSync(join(appDir, "node_modules", "vite", "package.json"), "utf8")).exports["."];
+  const { createServer } = await import(pathToFileURL(join(appDir, "node_modules", "vite", viteEntry)).href);
+  const dev = await createServer({
+    root: appDir,
+    configFile: join(appDir, "vite.config.js"),
+    server: { host: "127.0.0.1", port: 0, strictPort: false, hmr: false, proxy: { "/pay": backend.url } },
+    optimizeDeps: { force: true },
+    logLevel: "error",
+  });
+  cleanups.push(() => dev.close());
+  await dev.listen();
+  const url = dev.resolvedUrls.local[0].replace(/\/$/, "");
+  const no = await createOrder(backend);
+  const p = await openPage(browser, `${url}/?scenario=pay&order=${encodeURIComponent(no)}&type=1`);
+  try {
+    await watching(backend, no, 2);
+    await payOrder(backend, no);
+    await waitFor("outcome rendered", async () => (await p.text("#outcome")) === "paid via poll");
+    assertEqual(await p.text("#pay-status"), String(PAY_STATUS[1]), "hook payStatus rendered");
+    const seen = await p.eval(() => ({ calls: window.anaCalls, mounts: window.mountEffects }));
+    assertEqual(seen, { calls: { kbn: [LABEL[1]], fire: [EVENT[1]] }, mounts: 2 }, "analytics calls and StrictMode mounts");
+    p.assertClean();
+  } finally {
+    await p.close();
+    await dev.close();
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (!existsSync(serverBin)) throw new Error(`no server binary at ${serverBin} (cargo build -p paywatch-server, or set PAYWATCH_SERVER_BIN)`);
+
+  await lock();
+  ensureDeps(here);
+  ensureDeps(appDir);
+  const { chromium } = await import("playwright-core");
+
+  const { tarball, files } = packPkg();
+  log(`packed ${tarball.slice(root.length + 1)}: ${files.join(", ")}`);
+  installTarball(plainDir, tarball);
+  installTarball(appDir, tarball);
+
+  await test("package: tarball holds both entries, their types and the wasm", async () => {
+    for (const f of ["package.json", "index.js", "index.d.ts", "react.js", "react.d.ts", "paywatch.js", "paywatch_bg.wasm"]) {
+      assert(files.includes(f), `tarball lacks ${f}`);
+    }
+    const pkg = JSON.parse(readFileSync(join(appDir, "node_modules", "paywatch", "package.json"), "utf8"));
+    assertEqual(pkg.exports["./react"], { types: "./react.d.ts", default: "./react.js" }, "exports['./react']");
+    assertEqual(pkg.peerDependenciesMeta?.react?.optional, true, "react is an optional peer");
+    const main = readFileSync(join(appDir, "node_modules", "paywatch", "index.js"), "utf8");
+    assert(!/from\s+["']react["']/.test(main), "the main entry imports react");
+  });
+
+  await test("types: tsc --noEmit (strict) on the Vite app and types-check.ts", async () => {
+    run(join(appDir, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "."], { cwd: appDir });
+  });
+
+  const vite = join(appDir, "node_modules", "vite", "bin", "vite.js");
+  for (const [build, env] of [
+    ["dist", "production"],
+    ["dist-dev", "development"],
+  ]) {
+    await test(`vite build (NODE_ENV=${env}) emits the wasm as an asset`, async () => {
+      run(process.execPath, [vite, "build"], { cwd: appDir, env: { ...process.env, NODE_ENV: env } });
+      const assets = readdirSync(join(appDir, build, "assets"));
+      assert(assets.some((f) => f.endsWith(".wasm")), `no .wasm in ${build}/assets: ${assets.join(", ")}`);
+    });
+  }
+
+  const plain = await startServer(plainDir);
+  const app = await startServer(join(appDir, "dist"));
+  const appDev = await startServer(join(appDir, "dist-dev"));
+  log(`servers: plain ${plain.url}, vite ${app.url}, vite (development) ${appDev.url}`);
+
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  cleanups.push(() => browser.close());
+
+  await test("plain page (poll, type 1): paid, rendered, analytics once", () => plainPaid(browser, plain, { type: 1, strategy: "poll" }));
+  await test("plain page (sse, type 2): paid, rendered, analytics once", () => plainPaid(browser, plain, { type: 2, strategy: "sse" }));
+  for (const [server, build] of [
+    [app, "production"],
+    [appDev, "development, StrictMode double mount"],
+  ]) {
+    await test(`vite app (${build}): usePayStatus paid, rendered, analytics once`, () => vitePaid(browser, server, build));
+    await test(`vite app (${build}): stop() cancels, checks stop`, () => viteStop(browser, server));
+    await test(`vite app (${build}): unmount mid-watch stops checks, no callbacks or errors`, () => viteUnmount(browser, server));
+  }
+
+  await test("vite dev (no optimizeDeps config): the wasm loads, paid, rendered", () => viteDev(browser, app));
+
+  const s = sizes(tarball);
+  log(`size: tarball ${s.tarball} B; .wasm ${s.wasmRaw} B raw, ${s.wasmGz} B gzip -9; JS ${s.jsRaw} B raw, ${s.jsGz} B gzip -9 (${s.jsEach})`);
+}
+
+async function cleanup() {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()();
+    } catch {
+      // best effort
+    }
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  failed++;
+  console.log(`FAIL setup\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
+} finally {
+  await cleanup();
+}
+log(`wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
