@@ -238,7 +238,10 @@ function startWatch(card, order) {
         card.live += 1;
         card.reqEl.textContent = String(card.live);
       }
-      if ((ev.kind === "answer" || ev.kind === "open") && !card.seen) {
+      // Watching for real: a poll answered, a push channel opened, or a
+      // long-poll check is being held by the server.
+      const held = ev.kind === "check" && card.root.dataset.strategy === "long-poll";
+      if ((ev.kind === "answer" || ev.kind === "open" || held) && !card.seen) {
         card.seen = true;
         card.root.dataset.seen = "1";
       }
