@@ -34,37 +34,43 @@ const latencies = await page.evaluate(async ({ strategies, orders }) => {
   const post = (path, body) => fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) }).then((r) => r.json());
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const out = {};
+  // Four orders at a time: a browser opens at most six HTTP/1.1 connections
+  // per origin, and every SSE stream or held long-poll keeps one.
+  const BATCH = 4;
   for (const strategy of strategies) {
-    const runs = [];
-    for (let i = 0; i < orders; i++) {
-      runs.push((async () => {
-        const { order_no } = await post("/orders");
-        let ready;
-        const isReady = new Promise((r) => (ready = r));
-        let seenAt = null;
-        const watch = pw.checkPayStatus(order_no, 1, {
-          strategy, exclusive: false, analytics: false,
-          onStatus: () => { seenAt = performance.now(); },
-          onEvent: (e) => {
-            if (e.kind === "open" || (strategy === "long-poll" && e.kind === "check")) ready();
-          },
-        });
-        if (strategy === "interval" || strategy === "poll") {
-          await sleep(500 + Math.random() * 2000); // a random point of the 2 s cycle
-        } else {
-          await isReady;
-          await sleep(300); // the catch-up check / held request is under way
-        }
-        const sentAt = performance.now();
-        await fetch(`/orders/${encodeURIComponent(order_no)}/pay`, { method: "POST" });
-        const outcome = await watch;
-        if (outcome.status !== "paid" || seenAt === null) throw new Error(`${strategy}: ${JSON.stringify(outcome)}`);
-        return seenAt - sentAt;
-      })());
+    out[strategy] = [];
+    for (let i = 0; i < orders; i += BATCH) {
+      const runs = [];
+      for (let j = i; j < Math.min(orders, i + BATCH); j++) runs.push(one(strategy));
+      out[strategy].push(...(await Promise.all(runs)));
     }
-    out[strategy] = await Promise.all(runs);
   }
   return out;
+
+  async function one(strategy) {
+    const { order_no } = await post("/orders");
+    let ready;
+    const isReady = new Promise((r) => (ready = r));
+    let seenAt = null;
+    const watch = pw.checkPayStatus(order_no, 1, {
+      strategy, exclusive: false, analytics: false,
+      onStatus: () => { seenAt = performance.now(); },
+      onEvent: (e) => {
+        if (e.kind === "open" || (strategy === "long-poll" && e.kind === "check")) ready();
+      },
+    });
+    if (strategy === "interval" || strategy === "poll") {
+      await sleep(500 + Math.random() * 2000); // a random point of the 2 s cycle
+    } else {
+      await isReady;
+      await sleep(300); // the catch-up check / held request is under way
+    }
+    const sentAt = performance.now();
+    await fetch(`/orders/${encodeURIComponent(order_no)}/pay`, { method: "POST" });
+    const outcome = await watch;
+    if (outcome.status !== "paid" || seenAt === null) throw new Error(`${strategy}: ${JSON.stringify(outcome)}`);
+    return seenAt - sentAt;
+  }
 }, { strategies: STRATEGIES, orders: ORDERS });
 
 // Requests per order paid after PAID_AFTER_SEC, all five strategies at once.
