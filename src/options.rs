@@ -376,9 +376,11 @@ fn types(value: &Value) -> Result<BTreeMap<String, TypeEntry>, OptionsError> {
                     }
                 },
                 "payStatus" => parsed.pay_status = v.clone(),
-                other => return err(format!(
+                other => {
+                    return err(format!(
                     "types[{key}] has unknown field {other:?}; expected label, eventId, payStatus"
-                )),
+                ))
+                }
             }
         }
         out.insert(key.clone(), parsed);

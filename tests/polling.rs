@@ -33,13 +33,7 @@ per_strategy!(
 );
 
 async fn paid_is_detected_and_hooks_run_once_with_type_1_labels(strategy: &str) {
-    let no = create(&unique("paid")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("paid", json!({ "strategy": strategy })).await;
     sleep(250).await;
     assert_eq!(record(&rec)["status"], json!([]), "not paid yet: no status");
     pay(&no).await;
@@ -158,13 +152,7 @@ async fn the_same_order_returns_the_same_promise(strategy: &str) {
 }
 
 async fn stop_means_the_server_sees_no_more_checks(strategy: &str) {
-    let no = create(&unique("stop")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("stop", json!({ "strategy": strategy })).await;
     sleep(350).await;
     paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
     let out = outcome(&p).await;
@@ -243,13 +231,8 @@ async fn a_hung_request_is_aborted_and_watching_goes_on(strategy: &str) {
 }
 
 async fn timeout_ends_the_watch(strategy: &str) {
-    let no = create(&unique("timeout")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy, "timeoutMs": 600 })),
-    );
+    let (no, rec, p) =
+        start_watch("timeout", json!({ "strategy": strategy, "timeoutMs": 600 })).await;
     let out = outcome(&p).await;
     assert_eq!(out["status"], "timeout");
     assert_eq!(out["payStatus"], json!(null));
@@ -270,13 +253,7 @@ async fn timeout_ends_the_watch(strategy: &str) {
 }
 
 async fn closed_and_expired_end_the_watch_without_hooks(strategy: &str) {
-    let closed = create(&unique("closed")).await;
-    let rec = recorder();
-    let p = watch(
-        &closed,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (closed, rec, p) = start_watch("closed", json!({ "strategy": strategy })).await;
     sleep(200).await;
     close(&closed).await;
     let out = outcome(&p).await;
@@ -292,15 +269,7 @@ async fn closed_and_expired_end_the_watch_without_hooks(strategy: &str) {
     .await;
     assert_eq!(out["status"], "expired");
     let r = record(&rec);
-    assert_eq!(
-        (
-            count(&r, "status"),
-            count(&r, "paid"),
-            count(&r, "kbn"),
-            count(&r, "pingan")
-        ),
-        (0, 0, 0, 0)
-    );
+    assert_eq!(hook_counts(&r), (0, 0, 0, 0));
 }
 
 async fn bad_answers_are_reported_and_watching_goes_on(strategy: &str) {

@@ -74,13 +74,11 @@ per_strategy!(
 );
 
 async fn paid_is_detected_and_hooks_run_once(strategy: &str) {
-    let no = create(&unique("push-paid")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy, "longPollWaitSec": 5 })),
-    );
+    let (no, rec, p) = start_watch(
+        "push-paid",
+        json!({ "strategy": strategy, "longPollWaitSec": 5 }),
+    )
+    .await;
     connected(&no, strategy).await;
     let checks_before = num(&stats(&no).await, "checks");
     pay(&no).await;
@@ -110,27 +108,16 @@ async fn exactly_once_when_push_and_catch_up_check_both_say_paid(strategy: &str)
     assert_eq!(out["status"], "paid");
     sleep(400).await;
     let r = record(&rec);
-    assert_eq!(
-        (
-            count(&r, "status"),
-            count(&r, "paid"),
-            count(&r, "kbn"),
-            count(&r, "pingan")
-        ),
-        (1, 1, 1, 1),
-        "{r}"
-    );
+    assert_eq!(hook_counts(&r), (1, 1, 1, 1), "{r}");
     assert_eq!(r["kbn"], json!(["pc评价页报告扫码支付成功"]));
 }
 
 async fn stop_closes_the_connection(strategy: &str) {
-    let no = create(&unique("push-stop")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy, "longPollWaitSec": 20 })),
-    );
+    let (no, rec, p) = start_watch(
+        "push-stop",
+        json!({ "strategy": strategy, "longPollWaitSec": 20 }),
+    )
+    .await;
     connected(&no, strategy).await;
     paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
     assert_eq!(outcome(&p).await["status"], "cancelled");
@@ -149,13 +136,7 @@ async fn stop_closes_the_connection(strategy: &str) {
 }
 
 async fn a_message_for_another_order_does_not_count(strategy: &str) {
-    let no = create(&unique("push-foreign")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("push-foreign", json!({ "strategy": strategy })).await;
     connected(&no, strategy).await;
     let other = json!({ "payed": 1, "status": "paid", "order_no": "SOMEONE-ELSE" });
     let sent = test_hook(&no, "push", Some(other)).await;
@@ -174,13 +155,7 @@ async fn a_message_for_another_order_does_not_count(strategy: &str) {
 }
 
 async fn closed_and_expired_end_the_watch(strategy: &str) {
-    let no = create(&unique("push-closed")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("push-closed", json!({ "strategy": strategy })).await;
     connected(&no, strategy).await;
     close(&no).await;
     assert_eq!(outcome(&p).await["status"], "closed");
@@ -204,13 +179,7 @@ async fn closed_and_expired_end_the_watch(strategy: &str) {
 }
 
 async fn paid_while_the_connection_is_down_is_still_seen_once(strategy: &str) {
-    let no = create(&unique("push-down")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("push-down", json!({ "strategy": strategy })).await;
     connected(&no, strategy).await;
     // The server drops the connection and refuses new ones; the order is paid meanwhile.
     behave(&no, json!({ "refuse_push": true })).await;
@@ -222,16 +191,7 @@ async fn paid_while_the_connection_is_down_is_still_seen_once(strategy: &str) {
     let out = outcome(&p).await;
     assert_eq!(out["status"], "paid");
     let r = record(&rec);
-    assert_eq!(
-        (
-            count(&r, "status"),
-            count(&r, "paid"),
-            count(&r, "kbn"),
-            count(&r, "pingan")
-        ),
-        (1, 1, 1, 1),
-        "{r}"
-    );
+    assert_eq!(hook_counts(&r), (1, 1, 1, 1), "{r}");
     assert!(events(&rec, "lost") >= 1, "the drop was noticed: {r}");
     let connection_errors = r["errors"]
         .as_array()
@@ -243,13 +203,7 @@ async fn paid_while_the_connection_is_down_is_still_seen_once(strategy: &str) {
 }
 
 async fn every_reopen_is_followed_by_one_http_check(strategy: &str) {
-    let no = create(&unique("push-reopen")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("push-reopen", json!({ "strategy": strategy })).await;
     connected(&no, strategy).await;
     wait_for(&no, "the first catch-up check", |s| num(s, "checks") == 1).await;
     test_hook(&no, "drop", None).await;
@@ -277,13 +231,7 @@ async fn every_reopen_is_followed_by_one_http_check(strategy: &str) {
 }
 
 async fn a_non_json_frame_is_reported_not_fatal(strategy: &str) {
-    let no = create(&unique("push-garbage")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": strategy })),
-    );
+    let (no, rec, p) = start_watch("push-garbage", json!({ "strategy": strategy })).await;
     connected(&no, strategy).await;
     test_hook(&no, "push", Some(json!("this is not json"))).await;
     sleep(300).await;
@@ -372,13 +320,7 @@ async fn long_poll_is_answered_by_the_held_request() {
 
 #[wasm_bindgen_test]
 async fn auto_prefers_websocket() {
-    let no = create(&unique("auto-ws")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(&rec, json!({ "strategy": "auto" })),
-    );
+    let (no, _, p) = start_watch("auto-ws", json!({ "strategy": "auto" })).await;
     connected(&no, "websocket").await;
     pay(&no).await;
     assert_eq!(outcome(&p).await["strategy"], "websocket");

@@ -265,3 +265,22 @@ pub fn num(v: &Value, key: &str) -> u64 {
         .as_u64()
         .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
+
+/// Creates an order and starts watching it as type 1 with `extra` options:
+/// `(order number, recorder, the watch's promise)`.
+pub async fn start_watch(prefix: &str, extra: Value) -> (String, JsValue, Promise) {
+    let no = create(&unique(prefix)).await;
+    let rec = recorder();
+    let p = watch(&no, Some(1.0), &options(&rec, extra));
+    (no, rec, p)
+}
+
+/// How often `onStatus`, `onPaid`, `kbnClickAna` and `PinganAna.fire` ran.
+pub fn hook_counts(r: &Value) -> (usize, usize, usize, usize) {
+    (
+        count(r, "status"),
+        count(r, "paid"),
+        count(r, "kbn"),
+        count(r, "pingan"),
+    )
+}
