@@ -1,13 +1,15 @@
 //! The JavaScript API (CONTRACT §1): `configure`, `checkPayStatus`,
-//! `stopPayStatus`. This is the only module that turns JS values into Rust
-//! ones and Rust errors into JS `Error`s.
+//! `stopPayStatus`. This is the only module that turns the caller's JS values
+//! into Rust ones (with [`crate::convert`]) and Rust errors into JS `Error`s.
 
+use crate::convert::{entries, from_js};
+use crate::display;
 use crate::hooks::{describe, Hooks};
 use crate::options::{check_order, is_known_key, OptionsError, PartialOptions, CALLBACK_KEYS};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -115,9 +117,7 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
         )));
     }
     let mut data = Map::new();
-    for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        let value = Reflect::get(options, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
+    for (key, value) in entries(options) {
         if CALLBACK_KEYS.contains(&key.as_str()) {
             let f = match value.dyn_into::<Function>() {
                 Ok(f) => Some(f),
@@ -150,15 +150,19 @@ fn to_json(key: &str, value: &JsValue) -> Result<Value, OptionsError> {
         }
         if !n.is_finite() {
             return Err(OptionsError(format!(
-                "{key} must be a finite number, got {n}"
+                "{key} must be a finite number, got {}",
+                display::float(n)
             )));
         }
     }
     if value.is_function() {
         return Err(OptionsError(format!("{key} must not be a function")));
     }
-    serde_wasm_bindgen::from_value(value.clone())
-        .map_err(|e| OptionsError(format!("{key} has a value paywatch cannot read: {e}")))
+    from_js(value).map_err(|what| {
+        OptionsError(format!(
+            "{key} has a value paywatch cannot read: it holds {what}"
+        ))
+    })
 }
 
 /// `wsUrl` as an absolute `ws:`/`wss:` URL: relative to the page, and
@@ -171,8 +175,12 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
     if base.is_empty() {
         return Ok(to_ws_scheme(given));
     }
-    let url = web_sys::Url::new_with_base(given, &base)
-        .map_err(|_| OptionsError(format!("wsUrl {given:?} is not a valid URL")))?;
+    let url = web_sys::Url::new_with_base(given, &base).map_err(|_| {
+        OptionsError(format!(
+            "wsUrl {} is not a valid URL",
+            display::quoted(given)
+        ))
+    })?;
     Ok(to_ws_scheme(&url.href()))
 }
 

@@ -4,17 +4,22 @@
 //! Layout:
 //! - pure policy, tested natively with `cargo test`: [`options`] (reading,
 //!   merging, validating), [`status`] (what a status body means), [`schedule`]
-//!   (backoff, long-poll gaps, URLs);
-//! - the browser side (wasm32 only): `api` (the exported JS functions), `watch`
+//!   (backoff, long-poll gaps, URLs), [`display`] (numbers and JSON in
+//!   messages);
+//! - the browser side (wasm32 only): `api` (the exported JS functions),
+//!   `convert` (JS values ⇄ JSON values, `JSON.parse`), `watch`
 //!   (one watch, exactly-once settling, the registry), `hooks` (page callbacks
 //!   and analytics), and `transport/` — one module per strategy.
 
+pub mod display;
 pub mod options;
 pub mod schedule;
 pub mod status;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
+#[cfg(target_arch = "wasm32")]
+mod convert;
 #[cfg(target_arch = "wasm32")]
 mod hooks;
 #[cfg(target_arch = "wasm32")]

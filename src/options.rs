@@ -5,6 +5,7 @@
 //! Each layer is a [`PartialOptions`]; [`PartialOptions::resolve`] turns the
 //! merged result into a validated [`Config`].
 
+use crate::display;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -74,13 +75,15 @@ pub fn seed_types() -> BTreeMap<String, TypeEntry> {
         event_id: Some(Value::from(event)),
         pay_status: Value::from(status),
     };
-    BTreeMap::from([
-        ("1".to_owned(), entry("pc评价页牌匾扫码支付成功", 5357, 3)),
-        (
-            DEFAULT_TYPE_KEY.to_owned(),
-            entry("pc评价页报告扫码支付成功", 5358, 4),
-        ),
-    ])
+    // Inserted one by one: `BTreeMap::from` would sort, and a sort routine
+    // costs the wasm module more than these two calls.
+    let mut types = BTreeMap::new();
+    types.insert("1".to_owned(), entry("pc评价页牌匾扫码支付成功", 5357, 3));
+    types.insert(
+        DEFAULT_TYPE_KEY.to_owned(),
+        entry("pc评价页报告扫码支付成功", 5358, 4),
+    );
+    types
 }
 
 /// One layer of options, every field optional. Built by [`PartialOptions::from_json`].
@@ -147,7 +150,8 @@ impl PartialOptions {
         for (key, value) in map {
             if !is_known_key(key) {
                 return err(format!(
-                    "unknown option {key:?}; known options are {}, {}",
+                    "unknown option {}; known options are {}, {}",
+                    display::quoted(key),
                     DATA_KEYS.join(", "),
                     CALLBACK_KEYS.join(", ")
                 ));
@@ -160,7 +164,8 @@ impl PartialOptions {
                     let name = string(key, value)?;
                     out.strategy = Some(Strategy::parse(&name).ok_or_else(|| {
                         OptionsError(format!(
-                            "unknown strategy {name:?}; expected one of {}",
+                            "unknown strategy {}; expected one of {}",
+                            display::quoted(&name),
                             Strategy::NAMES.join(", ")
                         ))
                     })?);
@@ -281,7 +286,10 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
     match ty {
         None => Ok(None),
         Some(t) if t.is_finite() && t.fract() == 0.0 => Ok(Some(t as i64)),
-        Some(t) => err(format!("type must be an integer, got {t}")),
+        Some(t) => err(format!(
+            "type must be an integer, got {}",
+            display::float(t)
+        )),
     }
 }
 
@@ -306,7 +314,7 @@ fn number(key: &str, value: &Value, bound: Bound) -> Result<f64, OptionsError> {
             Bound::Positive => "a positive number",
             Bound::NonNegative => "a number >= 0",
         };
-        return err(format!("{key} must be {want}, got {n}"));
+        return err(format!("{key} must be {want}, got {}", display::float(n)));
     }
     Ok(n)
 }
@@ -347,7 +355,9 @@ fn types(value: &Value) -> Result<BTreeMap<String, TypeEntry>, OptionsError> {
     for (key, entry) in map {
         if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
             return err(format!(
-                "types keys must be integer types or {DEFAULT_TYPE_KEY:?}, got {key:?}"
+                "types keys must be integer types or {}, got {}",
+                display::quoted(DEFAULT_TYPE_KEY),
+                display::quoted(key)
             ));
         }
         let Value::Object(fields) = entry else {
@@ -378,8 +388,9 @@ fn types(value: &Value) -> Result<BTreeMap<String, TypeEntry>, OptionsError> {
                 "payStatus" => parsed.pay_status = v.clone(),
                 other => {
                     return err(format!(
-                    "types[{key}] has unknown field {other:?}; expected label, eventId, payStatus"
-                ))
+                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                        display::quoted(other)
+                    ))
                 }
             }
         }
@@ -390,10 +401,10 @@ fn types(value: &Value) -> Result<BTreeMap<String, TypeEntry>, OptionsError> {
 
 fn describe(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("the string {s:?}"),
+        Value::String(s) => format!("the string {}", display::quoted(s)),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
-        other => other.to_string(),
+        other => display::json(other),
     }
 }
 

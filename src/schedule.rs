@@ -71,10 +71,8 @@ pub fn encode_component(s: &str) -> String {
 /// `base` with `params` appended to its query (`?` or `&` as needed; a
 /// `#fragment` stays at the end).
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
-    let (path, fragment) = match base.find('#') {
-        Some(i) => base.split_at(i),
-        None => (base, ""),
-    };
+    let (path, fragment) = base.split_once('#').unwrap_or((base, ""));
+    let had_fragment = path.len() < base.len();
     let mut url = path.to_owned();
     for (name, value) in params {
         if !url.contains('?') {
@@ -86,7 +84,10 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
         url.push('=');
         url.push_str(&encode_component(value));
     }
-    url.push_str(fragment);
+    if had_fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
     url
 }
 

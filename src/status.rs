@@ -5,6 +5,7 @@
 //! seed page's `+res.payed === 1` accepts (`1`, `"1"`, `true`, …) or `status` is
 //! `"paid"`; `"closed"` and `"expired"` are final and not paid.
 
+use crate::display;
 use serde_json::Value;
 use std::fmt;
 
@@ -52,23 +53,36 @@ impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BodyError::Http(code) => write!(f, "status check failed with HTTP {code}"),
-            BodyError::NotJson(start) => write!(f, "status answer is not JSON: {start:?}"),
+            BodyError::NotJson(start) => {
+                write!(f, "status answer is not JSON: {}", display::quoted(start))
+            }
             BodyError::NotStatusBody(start) => {
                 write!(f, "status answer has neither `payed` nor `status`: {start}")
             }
-            BodyError::OtherOrder(no) => write!(f, "status body is for another order: {no:?}"),
+            BodyError::OtherOrder(no) => write!(
+                f,
+                "status body is for another order: {}",
+                display::quoted(no)
+            ),
         }
     }
 }
 
 /// Reads one answer: `http_status` (use 200 for push messages) and its text.
 /// `order_no` is the order being watched; a body naming another order is
-/// [`BodyError::OtherOrder`].
-pub fn read_answer(http_status: u16, text: &str, order_no: &str) -> Result<Verdict, BodyError> {
+/// [`BodyError::OtherOrder`]. `parse_json` reads the text as JSON (`None`
+/// when it is not JSON); the caller supplies it so that the browser can use
+/// its own `JSON.parse` instead of shipping a parser in the module.
+pub fn read_answer(
+    http_status: u16,
+    text: &str,
+    order_no: &str,
+    parse_json: impl FnOnce(&str) -> Option<Value>,
+) -> Result<Verdict, BodyError> {
     if !(200..300).contains(&http_status) {
         return Err(BodyError::Http(http_status));
     }
-    let value: Value = serde_json::from_str(text).map_err(|_| BodyError::NotJson(excerpt(text)))?;
+    let value = parse_json(text).ok_or_else(|| BodyError::NotJson(excerpt(text)))?;
     let Value::Object(body) = &value else {
         return Err(not_status(text));
     };
@@ -81,12 +95,12 @@ pub fn read_answer(http_status: u16, text: &str, order_no: &str) -> Result<Verdi
     if let Some(other) = body.get("order_no") {
         let same = match other {
             Value::String(s) => s == order_no,
-            Value::Number(n) => n.to_string() == order_no,
+            Value::Number(_) => display::json(other) == order_no,
             Value::Null => true,
             _ => false,
         };
         if !same {
-            return Err(BodyError::OtherOrder(excerpt(&other.to_string())));
+            return Err(BodyError::OtherOrder(excerpt(&display::json(other))));
         }
     }
     if payed.is_some_and(is_paid_value) || status == Some("paid") {
@@ -106,7 +120,7 @@ pub fn is_paid_value(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         Value::Number(n) => n.as_f64() == Some(1.0),
-        Value::String(s) => js_to_number(s) == Some(1.0),
+        Value::String(s) => js_number_is_one(s),
         // `+[1]` and `+["1"]` are 1 in JavaScript too.
         Value::Array(items) if items.len() == 1 => match &items[0] {
             Value::Number(_) | Value::String(_) => is_paid_value(&items[0]),
@@ -117,25 +131,82 @@ pub fn is_paid_value(v: &Value) -> bool {
     }
 }
 
-/// JavaScript's `Number(string)` for the cases that can equal 1: decimal
-/// (with exponent) after trimming white space, or `0x`/`0o`/`0b` integers.
-fn js_to_number(s: &str) -> Option<f64> {
+/// Whether JavaScript's `Number(string)` is 1, for the strings that can be:
+/// decimal (with exponent) after trimming white space, or `0x`/`0o`/`0b`
+/// integers.
+fn js_number_is_one(s: &str) -> bool {
     let t = s.trim();
     let radix = |p: &str, r| {
         t.strip_prefix(p)
             .and_then(|d| u64::from_str_radix(d, r).ok())
     };
     if let Some(n) = radix("0x", 16).or_else(|| radix("0X", 16)) {
-        return Some(n as f64);
+        return n == 1;
     }
     if let Some(n) = radix("0o", 8).or_else(|| radix("0O", 8)) {
-        return Some(n as f64);
+        return n == 1;
     }
     if let Some(n) = radix("0b", 2).or_else(|| radix("0B", 2)) {
-        return Some(n as f64);
+        return n == 1;
     }
-    // Rust accepts "inf"/"nan" spellings JavaScript does not; they are never 1 anyway.
-    t.parse::<f64>().ok()
+    decimal_is_one(t)
+}
+
+/// Exactly `t.parse::<f64>() == Ok(1.0)`, without Rust's float parser: its
+/// tables are over 10 KB of the wasm module, and only this check needs it.
+///
+/// A decimal `t` reads as 1.0 when its value rounds to 1.0, that is when it
+/// lies in [1 − 2⁻⁵⁴, 1 + 2⁻⁵³] (both ends round to the even 1.0). Both
+/// bounds have finite decimal expansions, so comparing digit strings is
+/// exact. The grammar is Rust's: `[+-]digits[.digits][(e|E)[+-]digits]`
+/// with at least one mantissa digit on either side of the point; its
+/// `inf`/`nan` spellings are never 1.
+fn decimal_is_one(t: &str) -> bool {
+    /// 1 + 2⁻⁵³ and 1 − 2⁻⁵⁴: significant digits after "0." when written as
+    /// 0.1000… × 10¹ and 0.9999… × 10⁰.
+    const UPPER: &str = "100000000000000011102230246251565404236316680908203125";
+    const LOWER: &str = "999999999999999944488848768742172978818416595458984375";
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (mantissa, exp) = match t.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (t, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
+        return false;
+    }
+    // The exponent saturates: anything far from 0 cannot give 1 anyway.
+    let exp: i64 = match exp {
+        None => 0,
+        Some(e) => {
+            let (negative, digits) = match e.strip_prefix('-') {
+                Some(digits) => (true, digits),
+                None => (false, e.strip_prefix('+').unwrap_or(e)),
+            };
+            if digits.is_empty() || !all_digits(digits) {
+                return false;
+            }
+            let magnitude = digits.bytes().fold(0i64, |acc, b| {
+                (acc * 10 + i64::from(b - b'0')).min(1_000_000_000)
+            });
+            if negative {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+    };
+    // The value is 0.significant × 10^point.
+    let all = format!("{int}{frac}");
+    let significant = all.trim_start_matches('0');
+    let point = int.len() as i64 - (all.len() - significant.len()) as i64 + exp;
+    let significant = significant.trim_end_matches('0');
+    match point {
+        1 => significant <= UPPER,
+        0 => !significant.is_empty() && significant >= LOWER,
+        _ => false,
+    }
 }
 
 fn not_status(text: &str) -> BodyError {
@@ -156,8 +227,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn parse(text: &str) -> Option<Value> {
+        serde_json::from_str(text).ok()
+    }
+
     fn verdict(body: &str) -> Result<Verdict, BodyError> {
-        read_answer(200, body, "A1")
+        read_answer(200, body, "A1", parse)
     }
 
     #[test]
@@ -240,10 +315,10 @@ mod tests {
         ));
         assert!(matches!(verdict(""), Err(BodyError::NotJson(_))));
         assert_eq!(
-            read_answer(500, r#"{"payed":1}"#, "A1"),
+            read_answer(500, r#"{"payed":1}"#, "A1", parse),
             Err(BodyError::Http(500))
         );
-        assert_eq!(read_answer(404, "", "A1"), Err(BodyError::Http(404)));
+        assert_eq!(read_answer(404, "", "A1", parse), Err(BodyError::Http(404)));
     }
 
     #[test]
@@ -254,7 +329,7 @@ mod tests {
         );
         assert_eq!(verdict(r#"{"payed":1,"order_no":"A1"}"#), Ok(Verdict::Paid));
         assert_eq!(
-            read_answer(200, r#"{"payed":1,"order_no":7}"#, "7"),
+            read_answer(200, r#"{"payed":1,"order_no":7}"#, "7", parse),
             Ok(Verdict::Paid)
         );
     }
@@ -266,5 +341,76 @@ mod tests {
             panic!("not json expected")
         };
         assert_eq!(start.chars().count(), 81);
+    }
+
+    #[test]
+    fn decimal_strings_equal_one_exactly_as_rust_parses_them() {
+        let mut cases: Vec<String> = [
+            "1",
+            "+1",
+            "-1",
+            "1.",
+            ".1",
+            "1.0",
+            "01",
+            "001.000",
+            "1e0",
+            "1E0",
+            "10e-1",
+            "0.1e1",
+            "100e-2",
+            "0.001e3",
+            "1e+0",
+            "1e-0",
+            "1e",
+            "1e+",
+            "e1",
+            ".",
+            "",
+            "+",
+            "-",
+            "1..0",
+            "1.0.0",
+            "1_0",
+            " 1",
+            "inf",
+            "NaN",
+            "infinity",
+            "0",
+            "0.0",
+            "2",
+            "0.5",
+            "0x1",
+            "1f",
+            "1e99999999999999999999",
+            "1e-99999999999",
+            "0e5",
+            "0.9999999999999999",
+            "0.99999999999999994",
+            "0.99999999999999995",
+            "0.999999999999999944488848768742172978818416595458984375",
+            "0.999999999999999944488848768742172978818416595458984374",
+            "0.9999999999999999444888487687421729788184165954589843749999",
+            "1.00000000000000011102230246251565404236316680908203125",
+            "1.00000000000000011102230246251565404236316680908203126",
+            "1.000000000000000111022302462515654042363166809082031250000",
+            "1.0000000000000001",
+            "1.0000000000000002",
+            "1.00000000000000022",
+            "100000000000000011102230246251565404236316680908203125e-53",
+            "99999999999999994448884876874217297881841659545898437.5e-53",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Digits around the two bounds, in assorted spellings.
+        for tail in 0..40u32 {
+            cases.push(format!("1.00000000000000011102230246251565{tail}"));
+            cases.push(format!("0.99999999999999994448884876874217{tail}"));
+            cases.push(format!("0.0{tail}e2"));
+        }
+        for c in &cases {
+            assert_eq!(decimal_is_one(c), c.parse::<f64>() == Ok(1.0), "{c:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! from the registry and aborts its task, whose future owns every timer,
 //! fetch, listener and socket of the watch (semantics 3).
 
+use crate::convert::to_js;
 use crate::hooks::{fire_analytics, set};
 use crate::options::Strategy;
 use crate::status::Verdict;
@@ -219,10 +220,4 @@ impl Watch {
         ctx.event("end", strategy, Some(ending.name()));
         let _ = self.resolve.call1(&JsValue::UNDEFINED, &outcome);
     }
-}
-
-fn to_js(v: &serde_json::Value) -> JsValue {
-    use serde::Serialize;
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
 }

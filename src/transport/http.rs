@@ -3,9 +3,19 @@
 //! leaves no request behind.
 
 use super::sleep_ms;
+use crate::hooks::describe;
 use futures::{select, FutureExt};
-use gloo_net::http::Request;
-use web_sys::{AbortController, RequestCache};
+use js_sys::Promise;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, RequestCache, RequestInit, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`: the same function on a window and in a worker.
+    #[wasm_bindgen(js_name = fetch)]
+    fn fetch_with_init(url: &str, init: &RequestInit) -> Promise;
+}
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
 struct AbortOnDrop(AbortController);
@@ -18,26 +28,35 @@ impl Drop for AbortOnDrop {
 
 /// The status code and body text of `url`, or why there is none.
 pub async fn get_text(url: &str, deadline_ms: u32) -> Result<(u16, String), String> {
-    let abort = AbortOnDrop(AbortController::new().map_err(|e| crate::hooks::describe(&e))?);
-    let signal = abort.0.signal();
+    let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
+    let init = RequestInit::new();
+    init.set_signal(Some(&abort.0.signal()));
+    init.set_cache(RequestCache::NoStore);
     let fetch = async {
-        let response = Request::get(url)
-            .abort_signal(Some(&signal))
-            .cache(RequestCache::NoStore)
-            .send()
+        let response: Response = JsFuture::from(fetch_with_init(url, &init))
             .await
-            .map_err(|e| format!("status check failed: {e}"))?;
+            .map_err(|e| format!("status check failed: {}", error_text(&e)))?
+            .unchecked_into();
         let code = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| format!("status answer could not be read: {e}"))?;
-        Ok((code, text))
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise).await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| format!("status answer could not be read: {}", error_text(&e)))?;
+        Ok((code, text.as_string().unwrap_or_default()))
     };
     select! {
         answer = fetch.fuse() => answer,
         _ = sleep_ms(deadline_ms).fuse() => {
             Err(format!("status check took longer than {deadline_ms} ms and was aborted"))
         }
+    }
+}
+
+/// A rejection as `String(error)`, e.g. `TypeError: Failed to fetch`.
+fn error_text(e: &JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => err.to_string().into(),
+        None => describe(e),
     }
 }

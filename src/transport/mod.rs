@@ -14,6 +14,7 @@ mod push;
 mod sse;
 mod websocket;
 
+use crate::convert::parse_json;
 use crate::hooks::{ErrorContext, ErrorKind, Hooks};
 use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, request_deadline_ms};
@@ -94,7 +95,7 @@ impl Ctx {
                 return None;
             }
         };
-        match read_answer(answer.0, &answer.1, &self.order_no) {
+        match read_answer(answer.0, &answer.1, &self.order_no, parse_json) {
             Ok(v) => {
                 self.event("answer", via, Some(v.name()));
                 Some(v)
@@ -114,7 +115,7 @@ impl Ctx {
     /// Reads one push message. A body for another order is ignored quietly
     /// (shared channels carry them); anything else unusable is reported.
     pub fn read_push(&self, via: Strategy, text: &str) -> Option<Verdict> {
-        match read_answer(200, text, &self.order_no) {
+        match read_answer(200, text, &self.order_no, parse_json) {
             Ok(v) => {
                 self.event("push", via, Some(v.name()));
                 Some(v)

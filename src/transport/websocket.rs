@@ -87,7 +87,9 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
         _on_message: on_message,
         _on_close: on_close,
     };
-    let hello = serde_json::json!({ "order_no": ctx.order_no }).to_string();
-    owner.send(hello);
+    // The subscribe frame, `{"order_no":"<no>"}` (CONTRACT §2).
+    let mut hello = serde_json::Map::new();
+    hello.insert("order_no".to_owned(), ctx.order_no.clone().into());
+    owner.send(crate::display::json(&hello.into()));
     Ok(Connection::new(rx, owner))
 }
