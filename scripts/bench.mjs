@@ -4,9 +4,7 @@
 //  2. HTTP requests per strategy for one order paid 30 s after its watch
 //     started, with the default options (intervalMs 2000, longPollWaitSec 25).
 // Usage: node scripts/bench.mjs <server-url> [orders] [paid-after-sec]
-import { createRequire } from "node:module";
-const require = createRequire(new URL("../tests/e2e/package.json", import.meta.url));
-const { chromium } = require("playwright-core");
+import { launchChromium } from "../tests/e2e/chromium.mjs";
 
 const [server, ordersArg = "20", paidAfterArg = "30"] = process.argv.slice(2);
 if (!server) {
@@ -17,11 +15,7 @@ const ORDERS = Number(ordersArg);
 const PAID_AFTER_SEC = Number(paidAfterArg);
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launchChromium();
 const page = await browser.newPage();
 page.on("pageerror", (e) => console.error("page error:", e));
 await page.goto(`${server}/pkg/package.json`);

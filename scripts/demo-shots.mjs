@@ -10,15 +10,11 @@
 // checks the console had no errors, and saves <out-dir>/demo-desktop.png and
 // <out-dir>/demo-phone.png (full page). Prints each strategy's detection latency.
 //
-// Uses playwright-core from tests/e2e/node_modules and the system Chromium.
-import { createRequire } from "node:module";
+// Uses tests/e2e/chromium.mjs (playwright-core and the system Chromium).
 import { mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
+import { launchChromium } from "../tests/e2e/chromium.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(here, "..", "tests", "e2e", "package.json"));
-const { chromium } = require("playwright-core");
 
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
 const PAID_TIMEOUT_MS = 10_000;
@@ -106,18 +102,7 @@ function cardStates(page) {
   );
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 
 let failed = false;
 try {

@@ -33,7 +33,6 @@ const serverBin = (() => {
   const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
   return isAbsolute(bin) ? bin : join(root, bin);
 })();
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 let passed = 0;
 let failed = 0;
@@ -444,7 +443,7 @@ async function main() {
   await lock();
   ensureDeps(here);
   ensureDeps(appDir);
-  const { chromium } = await import("playwright-core");
+  const { launchChromium } = await import("./chromium.mjs");
 
   const { tarball, files } = packPkg();
   log(`packed ${tarball.slice(root.length + 1)}: ${files.join(", ")}`);
@@ -483,18 +482,7 @@ async function main() {
   const appDev = await startServer(join(appDir, "dist-dev"));
   log(`servers: plain ${plain.url}, vite ${app.url}, vite (development) ${appDev.url}`);
 
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   cleanups.push(() => browser.close());
 
   await test("plain page (poll, type 1): paid, rendered, analytics once", () => plainPaid(browser, plain, { type: 1, strategy: "poll" }));
