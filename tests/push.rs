@@ -295,6 +295,49 @@ async fn long_poll_against_a_server_that_ignores_wait_keeps_the_interval() {
 }
 
 #[wasm_bindgen_test]
+async fn long_poll_cut_while_paid_is_still_seen_once() {
+    let (no, rec, p) = start_watch(
+        "lp-cut",
+        json!({ "strategy": "long-poll", "intervalMs": 300, "longPollWaitSec": 20 }),
+    )
+    .await;
+    connected(&no, "long-poll").await;
+    // The server cuts the held request and stays down for two more checks;
+    // the order is paid meanwhile.
+    behave(&no, json!({ "fail_next": 2, "fail_kind": "500" })).await;
+    let cut = test_hook(&no, "drop", None).await;
+    assert_eq!(num(&cut, "dropped"), 1, "{cut}");
+    pay(&no).await;
+    let out = outcome(&p).await;
+    assert_eq!(out["status"], "paid");
+    assert_eq!(out["strategy"], "long-poll");
+    let r = record(&rec);
+    assert_eq!(hook_counts(&r), (1, 1, 1, 1), "{r}");
+    let check_errors = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "check")
+        .count();
+    assert_eq!(
+        check_errors, 3,
+        "the cut request and two 500s were reported: {r}"
+    );
+    let times: Vec<f64> = stats(&no).await["check_times_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect();
+    for pair in times[1..].windows(2) {
+        assert!(
+            pair[1] - pair[0] >= 270.0,
+            "no hammering while down: {times:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
 async fn long_poll_is_answered_by_the_held_request() {
     let no = create(&unique("lp-held")).await;
     let rec = recorder();

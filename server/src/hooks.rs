@@ -1,5 +1,6 @@
 //! State behind `--test-hooks`: per-order counters, injected faults and a
-//! control channel to drop or feed live SSE/WebSocket subscriptions.
+//! control channel to drop or feed live SSE/WebSocket subscriptions (and to
+//! cut held long-poll requests).
 //!
 //! Kept apart from the [`Store`](crate::store::Store) and keyed by the order
 //! number exactly as the server decoded it, so it also counts requests for
@@ -186,6 +187,12 @@ impl Hooks {
             }
             (!p.behavior.refuse_push).then(|| p.control.subscribe())
         })
+    }
+
+    /// The control receiver of a held long-poll request (not counted as a
+    /// connect): a `Drop` cuts it mid-response.
+    pub fn long_poll_control(&self, order_no: &str) -> broadcast::Receiver<Control> {
+        self.with(order_no, |p| p.control.subscribe())
     }
 
     pub fn patch_behavior(&self, order_no: &str, patch: BehaviorPatch) {

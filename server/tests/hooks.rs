@@ -172,6 +172,26 @@ async fn drop_closes_sse_and_ws() {
 }
 
 #[tokio::test]
+async fn drop_cuts_a_held_long_poll_mid_response() {
+    let s = start().await;
+    s.create("held").await;
+    let held = tokio::spawn({
+        let (client, url) = (s.client.clone(), s.check_url("held", "&wait=20"));
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            (res.status().as_u16(), res.text().await)
+        }
+    });
+    s.wait_stat("held", "long_poll_waiting", 1).await;
+    let (status, body) = s.post("/_test/orders/held/drop").await;
+    assert_eq!((status, body), (200, json!({"dropped": 1})));
+    let (code, text) = tokio::time::timeout(T, held).await.unwrap().unwrap();
+    assert_eq!(code, 200, "the headers went out");
+    assert!(text.is_err(), "the body was cut: {text:?}");
+    s.wait_stat("held", "long_poll_waiting", 0).await;
+}
+
+#[tokio::test]
 async fn push_sends_raw_text() {
     let s = start().await;
     s.create("pu").await;

@@ -20,9 +20,10 @@ use axum::Json;
 use serde_json::json;
 
 use super::ApiError;
-use crate::hooks::{FailKind, GaugeKind};
+use crate::hooks::{Control, FailKind, GaugeKind};
 use crate::store::{wait_final, Snapshot};
 use crate::AppState;
+use tokio::sync::broadcast::error::RecvError;
 
 /// The only `action` this endpoint knows.
 pub const ACTION: &str = "check_pay_status_by_order";
@@ -108,10 +109,12 @@ async fn answer(state: &AppState, raw: String) -> Response {
             .hooks
             .as_ref()
             .map(|h| h.gauge(&order_no, GaugeKind::LongPollWaiting));
+        let mut control = state.hooks.as_ref().map(|h| h.long_poll_control(&order_no));
         tokio::select! {
             _ = wait_final(&mut rx) => {}
             _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
             _ = state.shutting_down() => {}
+            () = dropped(control.as_mut()) => return cut_connection(),
         }
     }
     let snapshot: Snapshot = rx.borrow().clone();
@@ -153,4 +156,34 @@ mod tests {
         assert_eq!(q.order_no.as_deref(), Some("a"));
         assert!(q.action.is_none());
     }
+}
+
+/// Resolves when the test hook `POST /_test/orders/{no}/drop` fires; never
+/// without `--test-hooks`.
+async fn dropped(control: Option<&mut tokio::sync::broadcast::Receiver<Control>>) {
+    let Some(control) = control else {
+        return std::future::pending().await;
+    };
+    loop {
+        match control.recv().await {
+            Ok(Control::Drop) => return,
+            Ok(Control::Push(_)) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return std::future::pending().await,
+        }
+    }
+}
+
+/// A response cut mid-body, as when a proxy kills a held request: the
+/// headers and one byte go out, then the body fails and hyper resets the
+/// connection. (Failing before any byte would let the browser silently retry
+/// the GET on a fresh connection, hiding the cut.)
+fn cut_connection() -> Response {
+    use futures_util::{stream, StreamExt};
+    let head = stream::once(async { Ok(axum::body::Bytes::from_static(b"{")) });
+    // A pause, so that hyper flushes the headers and the byte before failing.
+    let cut = stream::once(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(std::io::Error::other("dropped by a test hook"))
+    });
+    axum::body::Body::from_stream(head.chain(cut)).into_response()
 }
