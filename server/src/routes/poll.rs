@@ -142,22 +142,6 @@ fn injected_failure(kind: FailKind) -> Response {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_decoding() {
-        let q = parse_query("action=check_pay_status_by_order&order_no=A%26B%20%231%2F%E6%B5%8B%E8%AF%95&t=1&wait=25");
-        assert_eq!(q.action.as_deref(), Some(ACTION));
-        assert_eq!(q.order_no.as_deref(), Some("A&B #1/测试"));
-        assert_eq!(q.wait.as_deref(), Some("25"));
-        let q = parse_query("order_no=a&order_no=b");
-        assert_eq!(q.order_no.as_deref(), Some("a"));
-        assert!(q.action.is_none());
-    }
-}
-
 /// Resolves when the test hook `POST /_test/orders/{no}/drop` fires; never
 /// without `--test-hooks`.
 async fn dropped(control: Option<&mut tokio::sync::broadcast::Receiver<Control>>) {
@@ -186,4 +170,20 @@ fn cut_connection() -> Response {
         Err(std::io::Error::other("dropped by a test hook"))
     });
     axum::body::Body::from_stream(head.chain(cut)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding() {
+        let q = parse_query("action=check_pay_status_by_order&order_no=A%26B%20%231%2F%E6%B5%8B%E8%AF%95&t=1&wait=25");
+        assert_eq!(q.action.as_deref(), Some(ACTION));
+        assert_eq!(q.order_no.as_deref(), Some("A&B #1/测试"));
+        assert_eq!(q.wait.as_deref(), Some("25"));
+        let q = parse_query("order_no=a&order_no=b");
+        assert_eq!(q.order_no.as_deref(), Some("a"));
+        assert!(q.action.is_none());
+    }
 }
