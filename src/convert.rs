@@ -2,6 +2,7 @@
 //! modules), walked by hand. Text is parsed with the browser's `JSON.parse`:
 //! the module ships no JSON parser or serializer of its own.
 
+use crate::display::MAX_SAFE_INTEGER;
 use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::{JsCast, JsValue};
@@ -50,9 +51,6 @@ pub fn entries(obj: &JsValue) -> impl Iterator<Item = (String, JsValue)> {
             (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
         })
 }
-
-/// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn number(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {

@@ -17,7 +17,7 @@ pub fn float(n: f64) -> String {
     if n.is_infinite() {
         return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
-    if n.fract() == 0.0 && n.abs() < MAX_EXACT_INT {
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
         return (n as i64).to_string();
     }
     platform_text(n)
@@ -53,8 +53,9 @@ pub fn quoted(s: &str) -> String {
     out
 }
 
-/// Integers below 2^53 convert to `i64` exactly and print without help.
-const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
+/// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`);
+/// up to it, integral numbers convert to `i64` exactly.
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 fn write_json(v: &Value, out: &mut String) {
     match v {

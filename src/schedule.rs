@@ -71,8 +71,10 @@ pub fn encode_component(s: &str) -> String {
 /// `base` with `params` appended to its query (`?` or `&` as needed; a
 /// `#fragment` stays at the end).
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
-    let (path, fragment) = base.split_once('#').unwrap_or((base, ""));
-    let had_fragment = path.len() < base.len();
+    let (path, fragment) = match base.split_once('#') {
+        Some((path, fragment)) => (path, Some(fragment)),
+        None => (base, None),
+    };
     let mut url = path.to_owned();
     for (name, value) in params {
         if !url.contains('?') {
@@ -84,7 +86,7 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
         url.push('=');
         url.push_str(&encode_component(value));
     }
-    if had_fragment {
+    if let Some(fragment) = fragment {
         url.push('#');
         url.push_str(fragment);
     }

@@ -40,6 +40,16 @@ async fn connected(order_no: &str, strategy: &str) -> Value {
     wait_for(order_no, key, |s| num(s, key) >= 1).await
 }
 
+/// When each status check reached the server (epoch ms), from its stats.
+fn check_times(stats: &Value) -> Vec<f64> {
+    stats["check_times_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect()
+}
+
 fn events(rec: &JsValue, kind: &str) -> usize {
     record(rec)["events"]
         .as_array()
@@ -271,12 +281,7 @@ async fn long_poll_against_a_server_that_ignores_wait_keeps_the_interval() {
     paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
     assert_eq!(outcome(&p).await["status"], "cancelled");
     let s = stats(&no).await;
-    let times: Vec<f64> = s["check_times_ms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect();
+    let times = check_times(&s);
     assert!(
         (4..=7).contains(&times.len()),
         "about one check per 300 ms: {times:?}"
@@ -323,12 +328,7 @@ async fn long_poll_cut_while_paid_is_still_seen_once() {
         check_errors, 3,
         "the cut request and two 500s were reported: {r}"
     );
-    let times: Vec<f64> = stats(&no).await["check_times_ms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect();
+    let times = check_times(&stats(&no).await);
     for pair in times[1..].windows(2) {
         assert!(
             pair[1] - pair[0] >= 270.0,
@@ -339,16 +339,11 @@ async fn long_poll_cut_while_paid_is_still_seen_once() {
 
 #[wasm_bindgen_test]
 async fn long_poll_is_answered_by_the_held_request() {
-    let no = create(&unique("lp-held")).await;
-    let rec = recorder();
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(
-            &rec,
-            json!({ "strategy": "long-poll", "longPollWaitSec": 10 }),
-        ),
-    );
+    let (no, _, p) = start_watch(
+        "lp-held",
+        json!({ "strategy": "long-poll", "longPollWaitSec": 10 }),
+    )
+    .await;
     connected(&no, "long-poll").await;
     sleep(700).await;
     let s = stats(&no).await;
@@ -371,17 +366,12 @@ async fn auto_prefers_websocket() {
 
 #[wasm_bindgen_test]
 async fn auto_falls_back_to_sse_when_websocket_cannot_connect() {
-    let no = create(&unique("auto-sse")).await;
-    let rec = recorder();
     // Port 9 on loopback: nothing listens, the socket fails to open.
-    let p = watch(
-        &no,
-        Some(1.0),
-        &options(
-            &rec,
-            json!({ "strategy": "auto", "wsUrl": "ws://127.0.0.1:9/ws" }),
-        ),
-    );
+    let (no, rec, p) = start_watch(
+        "auto-sse",
+        json!({ "strategy": "auto", "wsUrl": "ws://127.0.0.1:9/ws" }),
+    )
+    .await;
     connected(&no, "sse").await;
     pay(&no).await;
     let out = outcome(&p).await;
