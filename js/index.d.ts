@@ -23,11 +23,18 @@ export interface PayWatchEvent {
   detail?: string;
 }
 
-/** An error passed to `onError`; watching goes on. */
+/**
+ * An error passed to `onError` (watching goes on), or the rejection of
+ * `init()` / `checkPayStatus` when this browser lacks what paywatch needs
+ * (`kind: "unsupported"`, `feature` names what is missing).
+ */
 export interface PayWatchError extends Error {
   name: "PayWatchError";
-  /** `check` (request failed), `body` (not a status body), `connection` (push channel), `hook` (a callback threw). */
-  kind: "check" | "body" | "connection" | "hook";
+  /** `check` (request failed), `body` (not a status body), `connection` (push channel), `hook` (a callback threw), `unsupported` (the browser lacks `feature`). */
+  kind: "check" | "body" | "connection" | "hook" | "unsupported";
+  /** For `unsupported`: what the browser lacks, e.g. `"AbortController"`, `"WebAssembly reference types"`, `"EventSource"`. */
+  feature?: string;
+  /** The order being watched; `""` when `init()` was rejected. */
   orderNo: string;
   strategy?: Strategy;
   /** For `hook`: what the callback threw. */
@@ -98,7 +105,11 @@ export function checkPayStatus(order_no: string, type?: number | null, options?:
 /** Stops one order's watch, or every watch; their promises resolve `cancelled`. */
 export function stopPayStatus(order_no?: string): void;
 
-/** Loads the wasm module ahead of time (optional). */
+/**
+ * Loads the wasm module ahead of time (optional). Rejects with a
+ * `PayWatchError` of kind `unsupported` when the browser lacks a feature
+ * paywatch needs.
+ */
 export function init(wasmSource?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
 /** How many watches are running on this page. */

@@ -32,7 +32,9 @@ const everyOption: Required<PayWatchOptions> = {
   onStatus: (payStatus) => console.log(payStatus),
   onPaid: (outcome: PayOutcome) => console.log(outcome.elapsedMs),
   onError: (error: PayWatchError) => {
-    const kind: "check" | "body" | "connection" | "hook" = error.kind;
+    const kind: "check" | "body" | "connection" | "hook" | "unsupported" = error.kind;
+    const feature: string | undefined = error.feature;
+    console.warn(feature);
     const name: "PayWatchError" = error.name;
     const message: string = error.message;
     const strategy: Strategy | undefined = error.strategy;
