@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{no}/blackhole", post(blackhole))
         .route("/orders/{no}/push", post(push))
         .route("/orders/{no}/expire", post(expire))
+        .route("/hang", get(hang))
 }
 
 fn hooks(state: &AppState) -> &Hooks {
@@ -79,6 +80,14 @@ async fn push(
         .map_err(|_| ApiError::bad_request("body must be UTF-8"))?;
     let n = hooks(&state).control(&no, Control::Push(text));
     Ok(Json(json!({ "sent": n })).into_response())
+}
+
+/// `GET /_test/hang`: never answers (until the server shuts down), like a
+/// proxy that swallows a WebSocket upgrade. The client's connect deadline
+/// must notice.
+async fn hang(State(state): State<AppState>) -> Response {
+    state.shutting_down().await;
+    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
 }
 
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
