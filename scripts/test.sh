@@ -35,6 +35,9 @@ if [ -f tests/e2e/run.mjs ]; then
   node tests/e2e/run.mjs
 fi
 
+step "page lifecycle: frozen and back, back/forward cache, offline (headless Chromium)"
+node tests/e2e/lifecycle.mjs
+
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
