@@ -1,4 +1,5 @@
-// A reference server for the lifecycle tests and the come-back benchmark:
+// A reference server for the lifecycle tests and the come-back benchmark
+// (and the visibility switch both use):
 // started on a free 127.0.0.1 port, serving tests/e2e/lifecycle-page/ and
 // the built package, with the test hooks the suite uses.
 import { spawn } from "node:child_process";
@@ -62,4 +63,20 @@ export async function startServer({ pkg = process.env.PAYWATCH_PKG || "pkg" } = 
       child.kill("SIGTERM");
     }),
   };
+}
+
+// Headless Chromium keeps every page "visible" (it has no window to hide
+// or minimize; CDP cannot change that), so the payer's trip to the wallet
+// app is played as the browser plays it: `document.visibilityState` flips
+// and `visibilitychange` fires. Freezing the page in between is real.
+export async function setVisibility(page, state) {
+  await page.evaluate((state) => {
+    window.__visibility = state;
+    if (!window.__visibilityPatched) {
+      window.__visibilityPatched = true;
+      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => window.__visibility });
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => window.__visibility !== "visible" });
+    }
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, state);
 }

@@ -10,7 +10,7 @@
 //      PAYWATCH_TEST_SERVER_FLAGS (default "--test-hooks --heartbeat-ms 300"),
 //      PAYWATCH_PKG (default pkg).
 import { launchChromium } from "./chromium.mjs";
-import { startServer, sleep, waitFor } from "./lifecycle-server.mjs";
+import { setVisibility, startServer, sleep, waitFor } from "./lifecycle-server.mjs";
 
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
 let passed = 0;
@@ -46,21 +46,6 @@ async function openPage() {
 
 const log = (page) => page.evaluate(() => window.paywatchLog);
 
-/// Headless Chromium keeps every page "visible" (it has no window to hide
-/// or minimize; CDP cannot change that), so the payer's trip to the wallet
-/// app is played as the browser plays it: `document.visibilityState` flips
-/// and `visibilitychange` fires. Freezing the page in between is real.
-async function setVisibility(page, state) {
-  await page.evaluate((state) => {
-    window.__visibility = state;
-    if (!window.__visibilityPatched) {
-      window.__visibilityPatched = true;
-      Object.defineProperty(document, "visibilityState", { configurable: true, get: () => window.__visibility });
-      Object.defineProperty(document, "hidden", { configurable: true, get: () => window.__visibility !== "visible" });
-    }
-    document.dispatchEvent(new Event("visibilitychange"));
-  }, state);
-}
 
 /// Waits until the server sees the watch settled in: connected, or its
 /// first check answered.
