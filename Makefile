@@ -33,6 +33,7 @@ lint: setup
 
 bench: pkg server
 	bash scripts/bench.sh
+	bash scripts/bench-comeback.sh
 
 size: pkg
 	@bash scripts/size.sh

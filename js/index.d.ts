@@ -13,7 +13,12 @@ export interface TypeEntry {
 
 /** A step of a watch, for logs and timelines (`onEvent`). */
 export interface PayWatchEvent {
-  /** `check`, `answer`, `skip`, `connect`, `open`, `push`, `ignored`, `lost`, `reconnect`, `fallback`, `end`. */
+  /**
+   * `check`, `answer`, `skip`, `connect`, `open`, `push`, `ignored`, `lost`, `reconnect`, `fallback`, `end`;
+   * `wake` (the page came back: visible, focus, resume, or `resumeWatches()`), `pause` / `resume`
+   * (back/forward cache, offline), `retry` (a failed catch-up check is tried again), `hold`
+   * (waiting out a server's `Retry-After`), `replace` (a held long-poll replaced on return).
+   */
   kind: string;
   strategy: Strategy;
   orderNo: string;
@@ -58,8 +63,14 @@ export interface PayWatchOptions {
   wsUrl?: string;
   /** Give up after this long: outcome `timeout` (ms, > 0, `Infinity` for never). Default `900000` (15 min). */
   timeoutMs?: number;
-  /** Abort one HTTP check after this long (ms, > 0); long-poll adds the wait. Default `10000`. */
+  /** Abort one HTTP check after this long (ms, > 0); long-poll adds the wait. Also how long a push connection may take to open. Default `10000`. */
   requestTimeoutMs?: number;
+  /** Polling (interval, poll, safety-net checks) slows to `slowIntervalMs` after this long (ms, >= 0, `Infinity` for never). Default `60000`. */
+  slowAfterMs?: number;
+  /** Gap between polling checks after `slowAfterMs` (ms, > 0). Default `10000`. */
+  slowIntervalMs?: number;
+  /** Silence after which a push connection that has sent heartbeats is taken for dead (ms, > 0, `Infinity` for never). Default: 2.5 × the server's heartbeat interval. */
+  livenessMs?: number;
   /** Per-`type` analytics label, event id and `payStatus`; entries replace the seed table's (`1`, `default`). */
   types?: { [type: number]: TypeEntry; default?: TypeEntry };
   /** Call `window.kbnClickAna` and `window.PinganAna.fire` when paid, if they exist. Default `true`. */
@@ -114,3 +125,9 @@ export function init(wasmSource?: string | URL | Response | BufferSource | WebAs
 
 /** How many watches are running on this page. */
 export function activeWatches(): number;
+/**
+ * Every running watch checks now (unless a check is in flight or just started) and a dead push
+ * connection reopens without waiting out its backoff. Browsers need not call it: paywatch listens to
+ * `visibilitychange`, `focus`, `pageshow` and `online` itself. For hosts without those events.
+ */
+export function resumeWatches(): void;

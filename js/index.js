@@ -123,6 +123,10 @@ export function stopPayStatus(orderNo) {
   later(() => wasm.stopPayStatus(orderNo));
 }
 
+export function resumeWatches() {
+  if (loaded) wasm.resumeWatches();
+}
+
 export function activeWatches() {
   return loaded ? wasm.activeWatches() : 0;
 }

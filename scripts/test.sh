@@ -44,14 +44,18 @@ source scripts/server.sh
 start_server --test-hooks --heartbeat-ms 300
 echo "server: $PAYWATCH_SERVER"
 
+# Each suite runs its tests one after another; the runner's default 20 s
+# budget for a whole suite is too short for the timing tests.
+export WASM_BINDGEN_TEST_TIMEOUT=180
+
 step "browser tests: wasm-bindgen-test in Chromium"
-engine_tests chromium wasm-pack test --headless --chrome -- --test polling --test push
+engine_tests chromium wasm-pack test --headless --chrome -- --test polling --test push --test comeback
 
 step "browser tests: wasm-bindgen-test in Firefox"
-engine_tests firefox wasm-pack test --headless --firefox -- --test polling --test push
+engine_tests firefox wasm-pack test --headless --firefox -- --test polling --test push --test comeback
 
 step "browser tests: wasm-bindgen-test in WebKit (MiniBrowser on Xvfb)"
-engine_tests webkit xvfb-run -a wasm-pack test --headless --safari -- --test polling --test push
+engine_tests webkit xvfb-run -a wasm-pack test --headless --safari -- --test polling --test push --test comeback
 
 step "browser tests: $ENGINES_SUMMARY"
 [ "$ENGINES_FAILED" = 0 ]
@@ -60,6 +64,9 @@ if [ -f tests/e2e/run.mjs ]; then
   step "page-level tests: the npm package in a plain page and a Vite app, in Chromium, WebKit and Firefox"
   xvfb-run -a node tests/e2e/run.mjs
 fi
+
+step "page lifecycle: frozen and back, back/forward cache, offline (headless Chromium)"
+node tests/e2e/lifecycle.mjs
 
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots

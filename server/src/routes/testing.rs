@@ -19,8 +19,10 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{no}/stats", get(stats))
         .route("/orders/{no}/behavior", post(behavior))
         .route("/orders/{no}/drop", post(drop_streams))
+        .route("/orders/{no}/blackhole", post(blackhole))
         .route("/orders/{no}/push", post(push))
         .route("/orders/{no}/expire", post(expire))
+        .route("/hang", get(hang))
 }
 
 fn hooks(state: &AppState) -> &Hooks {
@@ -34,7 +36,8 @@ async fn stats(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response 
 }
 
 /// `POST /_test/orders/{no}/behavior` with
-/// `{"delay_ms","ignore_wait","fail_next","fail_kind","refuse_push"}` (all
+/// `{"delay_ms","ignore_wait","fail_next","fail_kind","refuse_push",
+/// "retry_after","changes_only","no_heartbeat"}` (all
 /// optional; each given field replaces its setting) → `{}`.
 async fn behavior(
     State(state): State<AppState>,
@@ -58,6 +61,14 @@ async fn drop_streams(State(state): State<AppState>, OrderNo(no): OrderNo) -> Re
     Json(json!({ "dropped": n })).into_response()
 }
 
+/// `POST /_test/orders/{no}/blackhole` → `{"silenced": n}`: every open SSE
+/// stream and WebSocket of the order goes silent (no status, heartbeat or
+/// ping) but stays open, like a half-open TCP connection.
+async fn blackhole(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
+    let n = hooks(&state).control(&no, Control::Blackhole);
+    Json(json!({ "silenced": n })).into_response()
+}
+
 /// `POST /_test/orders/{no}/push` with a raw text body → `{"sent": n}`:
 /// sends the text verbatim to every open subscription of the order.
 async fn push(
@@ -69,6 +80,14 @@ async fn push(
         .map_err(|_| ApiError::bad_request("body must be UTF-8"))?;
     let n = hooks(&state).control(&no, Control::Push(text));
     Ok(Json(json!({ "sent": n })).into_response())
+}
+
+/// `GET /_test/hang`: never answers (until the server shuts down), like a
+/// proxy that swallows a WebSocket upgrade. The client's connect deadline
+/// must notice.
+async fn hang(State(state): State<AppState>) -> Response {
+    state.shutting_down().await;
+    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
 }
 
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
