@@ -7,7 +7,16 @@ export PATH="$HOME/.cargo/bin:$PATH"
 wasm-pack build --release --target web --out-dir pkg
 # wasm-pack's own wasm-opt step is off (Cargo.toml): Debian's binaryen 108
 # corrupts the externref table; npm's binaryen is current.
-scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm -Oz \
+# --converge repeats -Oz while it still shrinks the module; the custom
+# sections naming the compiler and the target features are not needed at run
+# time.
+scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm -Oz --converge \
+  --strip-producers --strip-target-features \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
+# The wasm-bindgen glue, minified (esbuild from scripts/node_modules). It
+# stays an ES module with its `new URL("paywatch_bg.wasm", import.meta.url)`,
+# which bundlers such as Vite look for.
+scripts/node_modules/.bin/esbuild pkg/paywatch.js --minify --format=esm --target=es2020 \
+  --outfile=pkg/paywatch.js --allow-overwrite --log-level=warning
 node scripts/build-pkg.mjs
