@@ -20,3 +20,8 @@ scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm 
 scripts/node_modules/.bin/esbuild pkg/paywatch.js --minify --format=esm --target=es2020 \
   --outfile=pkg/paywatch.js --allow-overwrite --log-level=warning
 node scripts/build-pkg.mjs
+# The JavaScript entries, minified too (js/ keeps the readable sources).
+for f in index.js react.js; do
+  scripts/node_modules/.bin/esbuild "js/$f" --minify --format=esm --target=es2020 \
+    --outfile="pkg/$f" --allow-overwrite --log-level=warning
+done

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# `make size`: what a page downloads, raw and gzip -9, from the built pkg/.
+# `make size` (and `make test`): what a page downloads, raw and gzip -9, from
+# the built pkg/, and the size gate. Fails when the page total — everything
+# a plain page loads: the .wasm, the glue and the entry — is over the budget
+# (PAYWATCH_BUDGET bytes gzip -9, default 52 KB), or when the module links
+# serde's float formatting again (vendor/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+budget=${PAYWATCH_BUDGET:-53248}
 row() { printf '| %-22s | %9s | %9s |\n' "$1" "$2" "$3"; }
 echo "| file                   |       raw | gzip -9   |"
 echo "|------------------------|----------:|----------:|"
@@ -12,3 +17,19 @@ for f in paywatch_bg.wasm paywatch.js index.js react.js; do
   if [ "$f" != react.js ]; then total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); fi
 done
 row "page total (no React)" "$total_raw" "$total_gz"
+# The entry loads the glue, the glue the .wasm: nothing else. A new import
+# in the entry or the glue would be a file this table does not count.
+imports=$(grep -ho 'from *"\./[^"]*"' pkg/index.js pkg/paywatch.js | sed 's/from *"\.\/\([^"]*\)"/\1/' | sort -u | tr '\n' ' ')
+if [ "$imports" != "paywatch.js " ]; then
+  echo "size: the entry or the glue imports files the page total does not count: $imports" >&2
+  exit 1
+fi
+if grep -q 'floating point `' pkg/paywatch_bg.wasm; then
+  echo "size: the module links serde's float formatting again; is the patch in vendor/serde-wasm-bindgen lost? (vendor/README.md)" >&2
+  exit 1
+fi
+if [ "$total_gz" -gt "$budget" ]; then
+  echo "size: page total $total_gz B gzip -9 is over the budget of $budget B by $((total_gz - budget)) B" >&2
+  exit 1
+fi
+echo "size: page total $total_gz B gzip -9, within the budget of $budget B ($((budget - total_gz)) B to spare)"

@@ -1,16 +1,15 @@
 //! The JavaScript API (CONTRACT §1): `configure`, `checkPayStatus`,
 //! `stopPayStatus`. This is the only module that turns the caller's JS values
-//! into Rust ones (with [`crate::convert`]) and Rust errors into JS `Error`s.
+//! into Rust ones (options with serde-wasm-bindgen, into the typed
+//! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
-use crate::convert::{entries, from_js};
 use crate::display;
 use crate::hooks::{describe, Hooks};
-use crate::options::{check_order, is_known_key, OptionsError, PartialOptions, CALLBACK_KEYS};
+use crate::options::{check_name, check_order, OptionsError, PartialOptions, CALLBACK_KEYS};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
-use js_sys::{Array, Function, Promise};
-use serde_json::{Map, Value};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -114,8 +113,10 @@ fn prepare(
     Ok((Ctx::new(no.unwrap_or_default(), config, ws_url, hooks), ty))
 }
 
-/// Reads a JS options object: callbacks into [`Hooks`], everything else
-/// through [`PartialOptions::from_json`].
+/// Reads a JS options object: its names checked against the known options
+/// (serde-wasm-bindgen reads only the fields [`PartialOptions`] declares, so
+/// a typo would go unnoticed), callbacks into [`Hooks`], and everything else
+/// through serde-wasm-bindgen into [`PartialOptions`].
 fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsError> {
     let mut hooks = Hooks::default();
     if options.is_undefined() || options.is_null() {
@@ -127,53 +128,30 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
             describe(options)
         )));
     }
-    let mut data = Map::new();
-    for (key, value) in entries(options) {
-        if CALLBACK_KEYS.contains(&key.as_str()) {
-            let f = match value.dyn_into::<Function>() {
-                Ok(f) => Some(f),
-                Err(v) if v.is_undefined() || v.is_null() => None,
-                Err(v) => {
-                    return Err(OptionsError(format!(
-                        "{key} must be a function, got {}",
-                        describe(&v)
-                    )))
-                }
-            };
-            hooks.set(&key, f);
-            continue;
-        }
-        let value = if value.is_undefined() || !is_known_key(&key) {
-            Value::Null // unset; an unknown key is named by from_json
-        } else {
-            to_json(&key, &value)?
+    for key in Object::keys(options.unchecked_ref::<Object>()) {
+        check_name(&key.as_string().unwrap_or_default())?;
+    }
+    for key in CALLBACK_KEYS {
+        let value = Reflect::get(options, &key.into()).unwrap_or_default();
+        let f = match value.dyn_into::<Function>() {
+            Ok(f) => Some(f),
+            Err(v) if v.is_undefined() || v.is_null() => None,
+            Err(v) => {
+                return Err(OptionsError(format!(
+                    "{key} must be a function, got {}",
+                    describe(&v)
+                )))
+            }
         };
-        data.insert(key, value);
+        hooks.set(key, f);
     }
-    Ok((PartialOptions::from_json(&data)?, hooks))
-}
-
-/// One option value as JSON. Numbers that JSON cannot hold are named here.
-fn to_json(key: &str, value: &JsValue) -> Result<Value, OptionsError> {
-    if let Some(n) = value.as_f64() {
-        if n == f64::INFINITY {
-            return Ok(Value::String("Infinity".into()));
-        }
-        if !n.is_finite() {
-            return Err(OptionsError(format!(
-                "{key} must be a finite number, got {}",
-                display::float(n)
-            )));
-        }
-    }
-    if value.is_function() {
-        return Err(OptionsError(format!("{key} must not be a function")));
-    }
-    from_js(value).map_err(|what| {
-        OptionsError(format!(
-            "{key} has a value paywatch cannot read: it holds {what}"
+    let layer = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
+        // The readers of `options::read` word their errors themselves.
+        OptionsError(String::from(
+            JsValue::from(e).unchecked_into::<js_sys::Error>().message(),
         ))
-    })
+    })?;
+    Ok((layer, hooks))
 }
 
 /// `wsUrl` as an absolute `ws:`/`wss:` URL: relative to the page, and

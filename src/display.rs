@@ -1,13 +1,10 @@
-//! How numbers and JSON values are written into messages. Pure.
+//! How numbers and strings are written into messages. Pure.
 //!
-//! Error messages quote option values and answers back to the developer. In
-//! the wasm build, core's float formatter and serde_json's serializer would be
-//! a large share of the module just for that, so this module writes them
-//! itself: integers exactly, other numbers as the platform prints them
-//! (JavaScript's `Number#toString` in the browser — the notation the
-//! developer wrote them in — and Rust's `{}` natively), JSON compactly.
-
-use serde_json::{Number, Value};
+//! Error messages quote option values back to the developer. In the wasm
+//! build, core's float formatter would be a large share of the module just
+//! for that, so numbers are written as the platform prints them:
+//! JavaScript's `Number#toString` in the browser (the notation the developer
+//! wrote them in), Rust's `{}` natively.
 
 /// A number for a message: `-5`, `2000`, `0.25`, `NaN`, `Infinity`.
 pub fn float(n: f64) -> String {
@@ -17,17 +14,7 @@ pub fn float(n: f64) -> String {
     if n.is_infinite() {
         return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
     }
-    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
-        return (n as i64).to_string();
-    }
     platform_text(n)
-}
-
-/// Compact JSON text of a value, keys in map order.
-pub fn json(v: &Value) -> String {
-    let mut out = String::new();
-    write_json(v, &mut out);
-    out
 }
 
 /// `format!("{s:?}")` for the strings messages quote: in double quotes, with
@@ -53,77 +40,7 @@ pub fn quoted(s: &str) -> String {
     out
 }
 
-/// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`);
-/// up to it, integral numbers convert to `i64` exactly.
-pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-fn write_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&json_number(n)),
-        Value::String(s) => write_json_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(key, out);
-                out.push(':');
-                write_json(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn json_number(n: &Number) -> String {
-    if let Some(i) = n.as_i64() {
-        return i.to_string();
-    }
-    if let Some(u) = n.as_u64() {
-        return u.to_string();
-    }
-    // serde_json numbers are finite; both platforms' texts are valid JSON.
-    float(n.as_f64().unwrap_or(0.0))
-}
-
-/// serde_json's string escaping: `"`, `\`, and control characters.
-fn write_json_string(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(HEX[(c as usize) >> 4] as char);
-                out.push(HEX[(c as usize) & 0xf] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// A finite, non-integral number as the platform prints it.
+/// A finite number as the platform prints it.
 #[cfg(target_arch = "wasm32")]
 fn platform_text(n: f64) -> String {
     js_sys::Number::from(n)
@@ -132,16 +49,18 @@ fn platform_text(n: f64) -> String {
         .unwrap_or_default()
 }
 
-/// A finite, non-integral number as the platform prints it.
+/// A finite number as the platform prints it (`-0` as `0`, as JavaScript does).
 #[cfg(not(target_arch = "wasm32"))]
 fn platform_text(n: f64) -> String {
+    if n == 0.0 {
+        return "0".into();
+    }
     format!("{n}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn numbers_read_as_written() {
@@ -154,17 +73,6 @@ mod tests {
         assert_eq!(float(f64::NAN), "NaN");
         assert_eq!(float(f64::INFINITY), "Infinity");
         assert_eq!(float(f64::NEG_INFINITY), "-Infinity");
-    }
-
-    #[test]
-    fn json_is_compact_and_escaped() {
-        let v = json!({ "b": [1, -2, 0.5, true, null], "a": "q\"\\\n\u{1}测" });
-        let text = json(&v);
-        assert_eq!(text, r#"{"a":"q\"\\\n\u0001测","b":[1,-2,0.5,true,null]}"#);
-        let back: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, v, "valid JSON that reads back as the value");
-        assert_eq!(json(&json!(u64::MAX)), u64::MAX.to_string());
-        assert_eq!(json(&json!({ "order_no": "A&B" })), r#"{"order_no":"A&B"}"#);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!   (backoff, slowdown, `Retry-After`, long-poll gaps, URLs), [`display`]
 //!   (numbers and JSON in messages), [`signal`] (a wake-up futures wait for);
 //! - the browser side (wasm32 only): `api` (the exported JS functions),
-//!   `convert` (JS values ⇄ JSON values, `JSON.parse`), `watch`
+//!   `body` (status bodies: `JSON.parse`, serde-wasm-bindgen), `watch`
 //!   (one watch, exactly-once settling, the registry), `lifecycle` (the
 //!   page's visibility, back/forward cache and network events, owned by the
 //!   registry), `hooks` (page callbacks and analytics), and `transport/` —
@@ -29,7 +29,7 @@ pub mod status;
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
-mod convert;
+mod body;
 #[cfg(target_arch = "wasm32")]
 mod hooks;
 #[cfg(target_arch = "wasm32")]

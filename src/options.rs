@@ -1,13 +1,21 @@
-//! Options (CONTRACT §1): reading, merging and validating them. Pure: the
-//! browser edge hands over every option but the callbacks as JSON values.
+//! Options (CONTRACT §1): reading, merging and validating them. Pure: no
+//! browser API.
 //!
-//! Layers: built-in defaults < `configure()` < the `checkPayStatus()` call.
-//! Each layer is a [`PartialOptions`]; [`PartialOptions::resolve`] turns the
-//! merged result into a validated [`Config`].
+//! A layer of options ([`PartialOptions`]: `configure()`, or one call) is a
+//! typed `#[derive(Deserialize)]` struct, read from the page's object by
+//! serde-wasm-bindgen (natively, in the unit tests, by serde_json). Each
+//! field is read by a function of [`read`] that names the option and what was
+//! wrong in its error; callbacks stay JS functions and are read by the
+//! browser edge. serde-wasm-bindgen reads only the declared fields, so the
+//! edge checks the names itself ([`check_name`]): a typo such as `intervalMS`
+//! is rejected, not ignored.
+//!
+//! Layers: built-in defaults < `configure()` < the `checkPayStatus()` call;
+//! [`PartialOptions::resolve`] turns the merged result into a validated
+//! [`Config`].
 
 use crate::display;
-use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use serde::Deserialize;
 use std::fmt;
 
 /// How a watch learns the status.
@@ -28,6 +36,8 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// [`Strategy::NAMES`], for messages.
+    pub const NAMES_TEXT: &'static str = "interval, poll, long-poll, sse, websocket, auto";
     pub const NAMES: [&'static str; 6] =
         ["interval", "poll", "long-poll", "sse", "websocket", "auto"];
 
@@ -61,55 +71,124 @@ impl Strategy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypeEntry {
     pub label: Option<String>,
-    pub event_id: Option<Value>,
-    pub pay_status: Value,
+    pub event_id: Option<EventId>,
+    pub pay_status: PageValue,
 }
+
+/// An analytics event id: a number or a string, passed on as given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventId {
+    Number(f64),
+    Text(String),
+}
+
+/// A value the page gave (`payStatus`) and gets back as it was: the JS value
+/// itself in the browser (serde-wasm-bindgen's `preserve`), a JSON value in
+/// the native tests.
+#[cfg(target_arch = "wasm32")]
+pub type PageValue = wasm_bindgen::JsValue;
+#[cfg(not(target_arch = "wasm32"))]
+pub type PageValue = serde_json::Value;
+
+/// `null` as a [`PageValue`].
+pub fn null_value() -> PageValue {
+    #[cfg(target_arch = "wasm32")]
+    return PageValue::NULL;
+    #[cfg(not(target_arch = "wasm32"))]
+    return PageValue::Null;
+}
+
+/// The `types` table: `(key, entry)` by key, `"default"` for the fallback.
+/// A few entries: a list is smaller in the wasm module than a map.
+pub type Types = Vec<(String, TypeEntry)>;
 
 /// The key of the fallback entry in `types`: used for every type without one.
 pub const DEFAULT_TYPE_KEY: &str = "default";
 
 /// The seed page's table: type 1 is the plaque purchase, anything else the report.
-pub fn seed_types() -> BTreeMap<String, TypeEntry> {
+pub fn seed_types() -> Types {
     let entry = |label: &str, event: u32, status: u32| TypeEntry {
         label: Some(label.to_owned()),
-        event_id: Some(Value::from(event)),
-        pay_status: Value::from(status),
+        event_id: Some(EventId::Number(event.into())),
+        pay_status: PageValue::from(status),
     };
-    // Inserted one by one: `BTreeMap::from` would sort, and a sort routine
-    // costs the wasm module more than these two calls.
-    let mut types = BTreeMap::new();
-    types.insert("1".to_owned(), entry("pc评价页牌匾扫码支付成功", 5357, 3));
-    types.insert(
-        DEFAULT_TYPE_KEY.to_owned(),
-        entry("pc评价页报告扫码支付成功", 5358, 4),
-    );
-    types
+    vec![
+        ("1".to_owned(), entry("pc评价页牌匾扫码支付成功", 5357, 3)),
+        (
+            DEFAULT_TYPE_KEY.to_owned(),
+            entry("pc评价页报告扫码支付成功", 5358, 4),
+        ),
+    ]
 }
 
-/// One layer of options, every field optional. Built by [`PartialOptions::from_json`].
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `later` entries replace those of `types` with the same key.
+fn merge_types(types: &Types, later: &Types) -> Types {
+    let mut out: Types = types
+        .iter()
+        .filter(|(key, _)| !later.iter().any(|(k, _)| k == key))
+        .cloned()
+        .collect();
+    out.extend(later.iter().cloned());
+    out
+}
+
+/// One layer of options, every field optional: `null` and `undefined` leave
+/// an option unset. The defaults are those of [`PartialOptions::resolve`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct PartialOptions {
+    /// `"poll"`; one of [`Strategy::NAMES`].
+    #[serde(deserialize_with = "read::strategy")]
     pub strategy: Option<Strategy>,
+    /// `"/pay"`: the status URL.
+    #[serde(deserialize_with = "read::endpoint")]
     pub endpoint: Option<String>,
+    /// `"check_pay_status_by_order"`: the `action` query parameter.
+    #[serde(deserialize_with = "read::action")]
     pub action: Option<String>,
+    /// `2000`: ms between polling checks; > 0.
+    #[serde(deserialize_with = "read::interval_ms")]
     pub interval_ms: Option<f64>,
+    /// `25`: s a long-poll server may hold a check; >= 0.
+    #[serde(deserialize_with = "read::long_poll_wait_sec")]
     pub long_poll_wait_sec: Option<f64>,
+    /// `"/payment-status"`: the EventSource URL.
+    #[serde(deserialize_with = "read::sse_url")]
     pub sse_url: Option<String>,
+    /// `ws(s)://<page host>/ws` (filled in by the browser edge).
+    #[serde(deserialize_with = "read::ws_url")]
     pub ws_url: Option<String>,
+    /// `900000` (15 min): give up after this long; `Infinity`: never.
+    #[serde(deserialize_with = "read::timeout_ms")]
     pub timeout_ms: Option<f64>,
+    /// `10000`: abort one check (or an opening connection) after this long.
+    #[serde(deserialize_with = "read::request_timeout_ms")]
     pub request_timeout_ms: Option<f64>,
+    /// `60000`: polling slows down after this long; `Infinity`: never.
+    #[serde(deserialize_with = "read::slow_after_ms")]
     pub slow_after_ms: Option<f64>,
+    /// `10000`: ms between polling checks after `slowAfterMs`.
+    #[serde(deserialize_with = "read::slow_interval_ms")]
     pub slow_interval_ms: Option<f64>,
+    /// 2.5 × the server's heartbeat: silence that means a dead connection;
+    /// `Infinity`: never.
+    #[serde(deserialize_with = "read::liveness_ms")]
     pub liveness_ms: Option<f64>,
-    /// Entries replace the seed table's entry with the same key.
-    pub types: BTreeMap<String, TypeEntry>,
+    /// The seed table; entries replace the seed table's entry with the same key.
+    #[serde(deserialize_with = "read::types")]
+    pub types: Types,
+    /// `true`: call the page's analytics globals when paid.
+    #[serde(deserialize_with = "read::analytics")]
     pub analytics: Option<bool>,
+    /// `true`: a new watch cancels every running one.
+    #[serde(deserialize_with = "read::exclusive")]
     pub exclusive: Option<bool>,
 }
 
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
 
+/// The data options, as [`PartialOptions`] declares them.
 const DATA_KEYS: [&str; 15] = [
     "strategy",
     "endpoint",
@@ -128,8 +207,11 @@ const DATA_KEYS: [&str; 15] = [
     "exclusive",
 ];
 
-/// Number options that may be `Infinity` ("never").
-const MAY_BE_INFINITE: [&str; 3] = ["timeoutMs", "slowAfterMs", "livenessMs"];
+/// [`DATA_KEYS`] and [`CALLBACK_KEYS`], for messages (a test keeps them in
+/// step; `join` at run time costs the wasm module more).
+const KNOWN_KEYS: &str = "strategy, endpoint, action, intervalMs, longPollWaitSec, sseUrl, \
+    wsUrl, timeoutMs, requestTimeoutMs, slowAfterMs, slowIntervalMs, livenessMs, types, \
+    analytics, exclusive, onStatus, onPaid, onError, onEvent";
 
 /// A problem with the input, worded for the developer who passed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,65 +232,21 @@ pub fn is_known_key(key: &str) -> bool {
     DATA_KEYS.contains(&key) || CALLBACK_KEYS.contains(&key)
 }
 
-impl PartialOptions {
-    /// Reads the data options of a JS options object. `null`/`undefined`
-    /// (absent here) leave the option unset. Unknown keys are rejected so that a
-    /// typo such as `intervalMS` is not silently ignored.
-    pub fn from_json(map: &Map<String, Value>) -> Result<PartialOptions, OptionsError> {
-        let mut out = PartialOptions::default();
-        for (key, value) in map {
-            if !is_known_key(key) {
-                return err(format!(
-                    "unknown option {}; known options are {}, {}",
-                    display::quoted(key),
-                    DATA_KEYS.join(", "),
-                    CALLBACK_KEYS.join(", ")
-                ));
-            }
-            if value.is_null() {
-                continue;
-            }
-            match key.as_str() {
-                "strategy" => {
-                    let name = string(key, value)?;
-                    out.strategy = Some(Strategy::parse(&name).ok_or_else(|| {
-                        OptionsError(format!(
-                            "unknown strategy {}; expected one of {}",
-                            display::quoted(&name),
-                            Strategy::NAMES.join(", ")
-                        ))
-                    })?);
-                }
-                "endpoint" => out.endpoint = Some(url(key, value)?),
-                "sseUrl" => out.sse_url = Some(url(key, value)?),
-                "wsUrl" => out.ws_url = Some(url(key, value)?),
-                "action" => out.action = Some(string(key, value)?),
-                "intervalMs" => out.interval_ms = Some(number(key, value, Bound::Positive)?),
-                "longPollWaitSec" => {
-                    out.long_poll_wait_sec = Some(number(key, value, Bound::NonNegative)?)
-                }
-                "timeoutMs" => out.timeout_ms = Some(number(key, value, Bound::Positive)?),
-                "requestTimeoutMs" => {
-                    out.request_timeout_ms = Some(number(key, value, Bound::Positive)?)
-                }
-                "slowAfterMs" => out.slow_after_ms = Some(number(key, value, Bound::NonNegative)?),
-                "slowIntervalMs" => {
-                    out.slow_interval_ms = Some(number(key, value, Bound::Positive)?)
-                }
-                "livenessMs" => out.liveness_ms = Some(number(key, value, Bound::Positive)?),
-                "analytics" => out.analytics = Some(boolean(key, value)?),
-                "exclusive" => out.exclusive = Some(boolean(key, value)?),
-                "types" => out.types = types(value)?,
-                _ => {} // callbacks: read by the browser edge
-            }
-        }
-        Ok(out)
+/// Checks one name of an options object: unknown names are rejected, so
+/// that a typo such as `intervalMS` is not silently ignored.
+pub fn check_name(key: &str) -> Result<(), OptionsError> {
+    if is_known_key(key) {
+        return Ok(());
     }
+    err(format!(
+        "unknown option {}; known options are {KNOWN_KEYS}",
+        display::quoted(key),
+    ))
+}
 
+impl PartialOptions {
     /// `later` over `self`: each option `later` sets wins; `types` merge by key.
     pub fn merge(&self, later: &PartialOptions) -> PartialOptions {
-        let mut types = self.types.clone();
-        types.extend(later.types.clone());
         PartialOptions {
             strategy: later.strategy.or(self.strategy),
             endpoint: later.endpoint.clone().or_else(|| self.endpoint.clone()),
@@ -222,7 +260,7 @@ impl PartialOptions {
             slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
             slow_interval_ms: later.slow_interval_ms.or(self.slow_interval_ms),
             liveness_ms: later.liveness_ms.or(self.liveness_ms),
-            types,
+            types: merge_types(&self.types, &later.types),
             analytics: later.analytics.or(self.analytics),
             exclusive: later.exclusive.or(self.exclusive),
         }
@@ -231,8 +269,7 @@ impl PartialOptions {
     /// Fills in the defaults. `ws_url` stays `None` when unset: only the
     /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
     pub fn resolve(&self) -> Config {
-        let mut types = seed_types();
-        types.extend(self.types.clone());
+        let types = merge_types(&seed_types(), &self.types);
         Config {
             strategy: self.strategy.unwrap_or(Strategy::Poll),
             endpoint: self.endpoint.clone().unwrap_or_else(|| "/pay".into()),
@@ -291,7 +328,7 @@ pub struct Config {
     /// taken for dead. `None`: 2.5 × the interval the server announces;
     /// `Some(None)`: never (`livenessMs: Infinity`).
     pub liveness_ms: Option<Option<u32>>,
-    pub types: BTreeMap<String, TypeEntry>,
+    pub types: Types,
     pub analytics: bool,
     pub exclusive: bool,
 }
@@ -299,8 +336,9 @@ pub struct Config {
 impl Config {
     /// The entry for an order's `type`, or the `default` entry.
     pub fn type_entry(&self, ty: Option<i64>) -> &TypeEntry {
-        ty.and_then(|t| self.types.get(&t.to_string()))
-            .or_else(|| self.types.get(DEFAULT_TYPE_KEY))
+        let find = |key: &str| self.types.iter().find(|(k, _)| k == key).map(|(_, e)| e);
+        ty.and_then(|t| find(&t.to_string()))
+            .or_else(|| find(DEFAULT_TYPE_KEY))
             .expect("the seed table always has a default entry")
     }
 }
@@ -325,128 +363,414 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
     }
 }
 
-enum Bound {
-    Positive,
-    NonNegative,
-}
-
-fn number(key: &str, value: &Value, bound: Bound) -> Result<f64, OptionsError> {
-    // `Infinity` arrives as the string "Infinity" from the edge (JSON has no infinity).
-    let n = match value {
-        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) if s == "Infinity" && MAY_BE_INFINITE.contains(&key) => f64::INFINITY,
-        other => return err(format!("{key} must be a number, got {}", describe(other))),
+/// Reading one option value: what the page passed, loosely typed, so that
+/// the error can name the option and say what it got instead of failing
+/// inside serde.
+///
+/// Every value goes through [`read::Got`]'s visitor, which accepts any
+/// type: serde's own "invalid type" errors (and with them the float and
+/// string formatting they link into the wasm module) never happen.
+pub mod read {
+    use super::*;
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
     };
-    let ok = match bound {
-        Bound::Positive => n > 0.0,
-        Bound::NonNegative => n >= 0.0,
-    };
-    if !ok || n.is_nan() || (n.is_infinite() && !MAY_BE_INFINITE.contains(&key)) {
-        let want = match bound {
-            Bound::Positive => "a positive number",
-            Bound::NonNegative => "a number >= 0",
-        };
-        return err(format!("{key} must be {want}, got {}", display::float(n)));
-    }
-    Ok(n)
-}
 
-fn string(key: &str, value: &Value) -> Result<String, OptionsError> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        other => err(format!("{key} must be a string, got {}", describe(other))),
+    /// A value as the page passed it.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Got {
+        /// `null` or `undefined`: the option is unset.
+        Unset,
+        Bool(bool),
+        Number(f64),
+        Text(String),
+        Array,
+        Object,
     }
-}
 
-fn url(key: &str, value: &Value) -> Result<String, OptionsError> {
-    let s = string(key, value)?;
-    if s.trim().is_empty() {
-        return err(format!("{key} must be a non-empty URL"));
-    }
-    Ok(s)
-}
-
-fn boolean(key: &str, value: &Value) -> Result<bool, OptionsError> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        other => err(format!(
-            "{key} must be true or false, got {}",
-            describe(other)
-        )),
-    }
-}
-
-fn types(value: &Value) -> Result<BTreeMap<String, TypeEntry>, OptionsError> {
-    let Value::Object(map) = value else {
-        return err(format!(
-            "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
-            describe(value)
-        ));
-    };
-    let mut out = BTreeMap::new();
-    for (key, entry) in map {
-        if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
-            return err(format!(
-                "types keys must be integer types or {}, got {}",
-                display::quoted(DEFAULT_TYPE_KEY),
-                display::quoted(key)
-            ));
-        }
-        let Value::Object(fields) = entry else {
-            return err(format!(
-                "types[{key}] must be an object, got {}",
-                describe(entry)
-            ));
-        };
-        let mut parsed = TypeEntry {
-            label: None,
-            event_id: None,
-            pay_status: Value::Null,
-        };
-        for (field, v) in fields {
-            match field.as_str() {
-                "label" if v.is_null() => {}
-                "label" => parsed.label = Some(string(&format!("types[{key}].label"), v)?),
-                "eventId" => match v {
-                    Value::Null => {}
-                    Value::Number(_) | Value::String(_) => parsed.event_id = Some(v.clone()),
-                    other => {
-                        return err(format!(
-                            "types[{key}].eventId must be a number or string, got {}",
-                            describe(other)
-                        ))
-                    }
-                },
-                "payStatus" => parsed.pay_status = v.clone(),
-                other => {
-                    return err(format!(
-                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
-                        display::quoted(other)
-                    ))
-                }
+    impl Got {
+        /// The value, for an error message: `-5`, `the string "soon"`, `an array`.
+        pub fn describe(&self) -> String {
+            match self {
+                Got::Unset => "null".into(),
+                Got::Bool(b) => b.to_string(),
+                Got::Number(n) => display::float(*n),
+                Got::Text(s) => format!("the string {}", display::quoted(s)),
+                Got::Array => "an array".into(),
+                Got::Object => "an object".into(),
             }
         }
-        out.insert(key.clone(), parsed);
     }
-    Ok(out)
+
+    struct GotVisitor;
+
+    impl<'de> Visitor<'de> for GotVisitor {
+        type Value = Got;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Got, E> {
+            Ok(Got::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Got, E> {
+            Ok(Got::Number(v as f64))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Got, E> {
+            Ok(Got::Number(v as f64))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Got, E> {
+            Ok(Got::Number(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Got, E> {
+            Ok(Got::Text(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Got, E> {
+            Ok(Got::Text(v))
+        }
+        fn visit_unit<E>(self) -> Result<Got, E> {
+            Ok(Got::Unset)
+        }
+        fn visit_none<E>(self) -> Result<Got, E> {
+            Ok(Got::Unset)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_bytes<E>(self, _: &[u8]) -> Result<Got, E> {
+            Ok(Got::Object) // a typed array or ArrayBuffer
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Got, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Got::Array)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Got, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(Got::Object)
+        }
+    }
+
+    /// Any value, `null`/`undefined` as [`Got::Unset`].
+    pub fn got<'de, D: Deserializer<'de>>(d: D) -> Result<Got, D::Error> {
+        d.deserialize_option(GotVisitor)
+    }
+
+    fn fail<E: de::Error>(e: OptionsError) -> E {
+        E::custom(e.0)
+    }
+
+    #[derive(Clone, Copy)]
+    enum Bound {
+        Positive,
+        NonNegative,
+    }
+
+    /// A number option: `Infinity` ("never") only where `may_be_infinite`.
+    pub fn number_of(
+        key: &str,
+        got: Got,
+        positive: bool,
+        may_be_infinite: bool,
+    ) -> Result<Option<f64>, OptionsError> {
+        let bound = if positive {
+            Bound::Positive
+        } else {
+            Bound::NonNegative
+        };
+        let n = match got {
+            Got::Unset => return Ok(None),
+            Got::Number(n) => n,
+            other => return err(format!("{key} must be a number, got {}", other.describe())),
+        };
+        let ok = match bound {
+            Bound::Positive => n > 0.0,
+            Bound::NonNegative => n >= 0.0,
+        };
+        if !ok || n.is_nan() || (n.is_infinite() && !may_be_infinite) {
+            let want = match bound {
+                Bound::Positive => "a positive number",
+                Bound::NonNegative => "a number >= 0",
+            };
+            return err(format!("{key} must be {want}, got {}", display::float(n)));
+        }
+        Ok(Some(n))
+    }
+
+    /// A string option.
+    pub fn text_of(key: &str, got: Got) -> Result<Option<String>, OptionsError> {
+        match got {
+            Got::Unset => Ok(None),
+            Got::Text(s) => Ok(Some(s)),
+            other => err(format!("{key} must be a string, got {}", other.describe())),
+        }
+    }
+
+    /// A URL option: a non-empty string.
+    pub fn url_of(key: &str, got: Got) -> Result<Option<String>, OptionsError> {
+        let url = text_of(key, got)?;
+        if url.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return err(format!("{key} must be a non-empty URL"));
+        }
+        Ok(url)
+    }
+
+    /// A true/false option.
+    pub fn flag_of(key: &str, got: Got) -> Result<Option<bool>, OptionsError> {
+        match got {
+            Got::Unset => Ok(None),
+            Got::Bool(b) => Ok(Some(b)),
+            other => err(format!(
+                "{key} must be true or false, got {}",
+                other.describe()
+            )),
+        }
+    }
+
+    /// `strategy`: one of [`Strategy::NAMES`].
+    pub fn strategy_of(got: Got) -> Result<Option<Strategy>, OptionsError> {
+        let Some(name) = text_of("strategy", got)? else {
+            return Ok(None);
+        };
+        match Strategy::parse(&name) {
+            Some(s) => Ok(Some(s)),
+            None => err(format!(
+                "unknown strategy {}; expected one of {}",
+                display::quoted(&name),
+                Strategy::NAMES_TEXT
+            )),
+        }
+    }
+
+    macro_rules! fields {
+        ($($name:ident: $ty:ty = |$got:ident| $read:expr;)*) => {$(
+            #[doc = concat!("Reads `", stringify!($name), "`.")]
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                let $got = got(d)?;
+                $read.map_err(fail)
+            }
+        )*};
+    }
+
+    fields! {
+        strategy: Option<Strategy> = |g| strategy_of(g);
+        endpoint: Option<String> = |g| url_of("endpoint", g);
+        sse_url: Option<String> = |g| url_of("sseUrl", g);
+        ws_url: Option<String> = |g| url_of("wsUrl", g);
+        action: Option<String> = |g| text_of("action", g);
+        interval_ms: Option<f64> = |g| number_of("intervalMs", g, true, false);
+        long_poll_wait_sec: Option<f64> = |g| number_of("longPollWaitSec", g, false, false);
+        timeout_ms: Option<f64> = |g| number_of("timeoutMs", g, true, true);
+        request_timeout_ms: Option<f64> = |g| number_of("requestTimeoutMs", g, true, false);
+        slow_after_ms: Option<f64> = |g| number_of("slowAfterMs", g, false, true);
+        slow_interval_ms: Option<f64> = |g| number_of("slowIntervalMs", g, true, false);
+        liveness_ms: Option<f64> = |g| number_of("livenessMs", g, true, true);
+        analytics: Option<bool> = |g| flag_of("analytics", g);
+        exclusive: Option<bool> = |g| flag_of("exclusive", g);
+    }
+
+    /// Reads `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
+    pub fn types<'de, D: Deserializer<'de>>(d: D) -> Result<Types, D::Error> {
+        d.deserialize_option(TypesVisitor)
+    }
+
+    struct TypesVisitor;
+
+    impl<'de> Visitor<'de> for TypesVisitor {
+        type Value = Types;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a types table")
+        }
+        fn visit_none<E>(self) -> Result<Types, E> {
+            Ok(Types::new())
+        }
+        fn visit_unit<E>(self) -> Result<Types, E> {
+            Ok(Types::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Types, D::Error> {
+            match GotOr(self).deserialize(d)? {
+                Ok(types) => Ok(types),
+                Err(other) => Err(fail(OptionsError(format!(
+                    "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
+                    other.describe()
+                )))),
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Types, A::Error> {
+            let mut out = Types::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
+                    return Err(fail(OptionsError(format!(
+                        "types keys must be integer types or {}, got {}",
+                        display::quoted(DEFAULT_TYPE_KEY),
+                        display::quoted(&key)
+                    ))));
+                }
+                let entry = map.next_value_seed(EntrySeed(&key))?;
+                out.retain(|(k, _)| *k != key);
+                out.push((key, entry));
+            }
+            Ok(out)
+        }
+    }
+
+    /// Reads an object with `V`, or any other value as [`Got`] (for the error).
+    struct GotOr<V>(V);
+
+    impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for GotOr<V> {
+        type Value = Result<V::Value, Got>;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for GotOr<V> {
+        type Value = Result<V::Value, Got>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            self.0.visit_map(map).map(Ok)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Err(Got::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Err(Got::Number(v as f64)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Err(Got::Number(v as f64)))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Err(Got::Number(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Err(Got::Text(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Err(Got::Text(v)))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Err(Got::Unset))
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(Err(Got::Unset))
+        }
+        fn visit_bytes<E>(self, _: &[u8]) -> Result<Self::Value, E> {
+            Ok(Err(Got::Object))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            GotVisitor.visit_seq(seq).map(Err)
+        }
+    }
+
+    /// One entry of `types`, named `types[<key>]` in errors.
+    struct EntrySeed<'a>(&'a str);
+
+    impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
+        type Value = TypeEntry;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TypeEntry, D::Error> {
+            let key = self.0;
+            match GotOr(EntryVisitor(key)).deserialize(d)? {
+                Ok(entry) => Ok(entry),
+                Err(other) => Err(fail(OptionsError(format!(
+                    "types[{key}] must be an object, got {}",
+                    other.describe()
+                )))),
+            }
+        }
+    }
+
+    struct EntryVisitor<'a>(&'a str);
+
+    impl<'de> Visitor<'de> for EntryVisitor<'_> {
+        type Value = TypeEntry;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a types entry")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypeEntry, A::Error> {
+            let key = self.0;
+            let mut entry = TypeEntry {
+                label: None,
+                event_id: None,
+                pay_status: null_value(),
+            };
+            while let Some(field) = map.next_key::<String>()? {
+                match field.as_str() {
+                    "label" => {
+                        let got = map.next_value_seed(AnyValue)?;
+                        entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
+                    }
+                    "eventId" => {
+                        entry.event_id = match map.next_value_seed(AnyValue)? {
+                            Got::Unset => None,
+                            Got::Number(n) => Some(EventId::Number(n)),
+                            Got::Text(s) => Some(EventId::Text(s)),
+                            other => {
+                                return Err(fail(OptionsError(format!(
+                                    "types[{key}].eventId must be a number or string, got {}",
+                                    other.describe()
+                                ))))
+                            }
+                        };
+                    }
+                    "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
+                    other => {
+                        return Err(fail(OptionsError(format!(
+                            "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                            display::quoted(other)
+                        ))))
+                    }
+                }
+            }
+            Ok(entry)
+        }
+    }
+
+    /// Any value, as [`Got`].
+    struct AnyValue;
+
+    impl<'de> DeserializeSeed<'de> for AnyValue {
+        type Value = Got;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
+            got(d)
+        }
+    }
+
+    /// The value itself, kept as the page gave it.
+    struct Keep;
+
+    impl<'de> DeserializeSeed<'de> for Keep {
+        type Value = PageValue;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<PageValue, D::Error> {
+            #[cfg(target_arch = "wasm32")]
+            return serde_wasm_bindgen::preserve::deserialize(d);
+            #[cfg(not(target_arch = "wasm32"))]
+            return serde::Deserialize::deserialize(d);
+        }
+    }
 }
 
-fn describe(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("the string {}", display::quoted(s)),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
-        other => display::json(other),
-    }
-}
-
-#[cfg(test)]
+// Native only: a page value is a JSON value there.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    use serde_json::Value;
+
+    /// What the browser edge does: names checked, then the typed read.
     fn parse(v: Value) -> Result<PartialOptions, OptionsError> {
-        PartialOptions::from_json(v.as_object().unwrap())
+        for key in v.as_object().unwrap().keys() {
+            check_name(key)?;
+        }
+        serde_json::from_value(v).map_err(|e| OptionsError(e.to_string()))
     }
 
     #[test]
@@ -468,14 +792,23 @@ mod tests {
         assert!(c.exclusive);
         let one = c.type_entry(Some(1));
         assert_eq!(one.label.as_deref(), Some("pc评价页牌匾扫码支付成功"));
-        assert_eq!(one.event_id, Some(json!(5357)));
+        assert_eq!(one.event_id, Some(EventId::Number(5357.0)));
         assert_eq!(one.pay_status, json!(3));
         for other in [None, Some(2), Some(0), Some(-7)] {
             let e = c.type_entry(other);
             assert_eq!(e.label.as_deref(), Some("pc评价页报告扫码支付成功"));
-            assert_eq!(e.event_id, Some(json!(5358)));
+            assert_eq!(e.event_id, Some(EventId::Number(5358.0)));
             assert_eq!(e.pay_status, json!(4));
         }
+    }
+
+    #[test]
+    fn the_lists_in_messages_match_the_lists() {
+        assert_eq!(Strategy::NAMES.join(", "), Strategy::NAMES_TEXT);
+        assert_eq!(
+            [&DATA_KEYS[..], &CALLBACK_KEYS[..]].concat().join(", "),
+            KNOWN_KEYS
+        );
     }
 
     #[test]
@@ -504,10 +837,14 @@ mod tests {
         assert!(parse(json!({ "longPollWaitSec": 0 })).is_ok());
         assert!(parse(json!({ "longPollWaitSec": -1 })).is_err());
         assert!(parse(json!({ "requestTimeoutMs": 0 })).is_err());
-        let forever = parse(
-            json!({ "timeoutMs": "Infinity", "slowAfterMs": "Infinity", "livenessMs": "Infinity" }),
-        )
-        .unwrap()
+        // `Infinity` has no JSON form: the readers are called as serde would.
+        let inf = || read::Got::Number(f64::INFINITY);
+        let forever = PartialOptions {
+            timeout_ms: read::number_of("timeoutMs", inf(), true, true).unwrap(),
+            slow_after_ms: read::number_of("slowAfterMs", inf(), false, true).unwrap(),
+            liveness_ms: read::number_of("livenessMs", inf(), true, true).unwrap(),
+            ..PartialOptions::default()
+        }
         .resolve();
         assert_eq!(forever.timeout_ms, None);
         assert_eq!(forever.slow_after_ms, None);
@@ -520,10 +857,20 @@ mod tests {
             (Some(0), 5000, Some(Some(800)))
         );
         assert!(parse(json!({ "slowIntervalMs": 0 })).is_err());
-        assert!(parse(json!({ "slowIntervalMs": "Infinity" })).is_err());
+        assert!(read::number_of("slowIntervalMs", inf(), true, false).is_err());
+        assert_eq!(
+            read::number_of("intervalMs", read::Got::Number(f64::NAN), true, false),
+            Err(OptionsError(
+                "intervalMs must be a positive number, got NaN".into()
+            ))
+        );
         assert!(parse(json!({ "slowAfterMs": -1 })).is_err());
         assert!(parse(json!({ "livenessMs": 0 })).is_err());
-        assert!(parse(json!({ "intervalMs": "Infinity" })).is_err());
+        assert!(read::number_of("intervalMs", inf(), true, false).is_err());
+        assert_eq!(
+            parse(json!({ "timeoutMs": "soon" })).unwrap_err().0,
+            "timeoutMs must be a number, got the string \"soon\""
+        );
         assert_eq!(
             parse(json!({ "intervalMs": 250.4 }))
                 .unwrap()
@@ -559,14 +906,26 @@ mod tests {
             c.type_entry(Some(1)).label.as_deref(),
             Some("pc评价页牌匾扫码支付成功")
         );
-        assert_eq!(c.type_entry(Some(2)).event_id, Some(json!("e-9")));
+        assert_eq!(
+            c.type_entry(Some(2)).event_id,
+            Some(EventId::Text("e-9".into()))
+        );
         assert_eq!(c.type_entry(Some(2)).pay_status, json!(9));
         let fallback = c.type_entry(Some(5));
         assert_eq!(fallback.label, None);
         assert_eq!(fallback.pay_status, json!("done"));
         assert!(parse(json!({ "types": { "x": {} } })).is_err());
-        assert!(parse(json!({ "types": { "1": { "lable": "x" } } })).is_err());
-        assert!(parse(json!({ "types": [] })).is_err());
+        let e = parse(json!({ "types": { "1": { "lable": "x" } } })).unwrap_err();
+        assert!(e.0.contains("types[1] has unknown field \"lable\""), "{e}");
+        let e = parse(json!({ "types": [1] })).unwrap_err();
+        assert!(e.0.starts_with("types must be an object"), "{e}");
+        let e = parse(json!({ "types": { "1": 5 } })).unwrap_err();
+        assert_eq!(e.0, "types[1] must be an object, got 5");
+        let e = parse(json!({ "types": { "1": { "eventId": [] } } })).unwrap_err();
+        assert!(
+            e.0.contains("types[1].eventId must be a number or string, got an array"),
+            "{e}"
+        );
     }
 
     #[test]

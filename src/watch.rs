@@ -13,17 +13,15 @@
 //! offline drops every watch's transport (aborting its request, closing its
 //! connection) until it returns, when the transport starts over.
 
-use crate::convert::to_js;
 use crate::hooks::{fire_analytics, set};
 use crate::lifecycle::{self, Change, Listeners};
-use crate::options::Strategy;
+use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx, Final};
 use futures::future::{AbortHandle, Abortable, FutureExt};
 use futures::select;
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
@@ -74,7 +72,8 @@ thread_local! {
     /// Outcomes of the orders this page saw paid: asking again about one of
     /// them resolves with its outcome and fires nothing, so a re-render that
     /// calls `checkPayStatus` again cannot count a conversion twice.
-    static PAID: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    /// (A list: a page sees few orders paid, and a map costs the module more.)
+    static PAID: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
     /// The page-lifecycle listeners, while any watch runs.
     static LISTENERS: RefCell<Option<Listeners>> = const { RefCell::new(None) };
 }
@@ -87,7 +86,12 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     if let Some(running) = find(&ctx.order_no) {
         return running.promise.clone();
     }
-    if let Some(outcome) = PAID.with(|p| p.borrow().get(&ctx.order_no).cloned()) {
+    let paid = PAID.with(|p| {
+        let paid = p.borrow();
+        let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
+        found.map(|(_, outcome)| outcome.clone())
+    });
+    if let Some(outcome) = paid {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
@@ -238,7 +242,7 @@ impl Watch {
         let ctx = &self.ctx;
         let entry = ctx.config.type_entry(self.ty);
         let pay_status = match ending {
-            Ending::Paid => to_js(&entry.pay_status),
+            Ending::Paid => entry.pay_status.clone(),
             _ => JsValue::NULL,
         };
         let outcome = Object::new();
@@ -261,11 +265,14 @@ impl Watch {
         if ending == Ending::Paid {
             PAID.with(|p| {
                 p.borrow_mut()
-                    .insert(ctx.order_no.clone(), outcome.clone().into())
+                    .push((ctx.order_no.clone(), outcome.clone().into()))
             });
             let hooks = &ctx.hooks;
             if ctx.config.analytics {
-                let event_id = entry.event_id.as_ref().map(to_js);
+                let event_id = entry.event_id.as_ref().map(|id| match id {
+                    EventId::Number(n) => JsValue::from_f64(*n),
+                    EventId::Text(s) => JsValue::from_str(s),
+                });
                 fire_analytics(
                     hooks,
                     entry.label.as_deref(),

@@ -1,6 +1,13 @@
-//! One HTTP GET with a deadline. The fetch is aborted (AbortController) when
-//! the deadline passes or when the future is dropped, so a stopped watch
-//! leaves no request behind.
+//! One HTTP GET with a deadline, through gloo-net's `Request` and
+//! `Response`. The fetch is aborted (an `AbortController` this module owns)
+//! when the deadline passes or when the future is dropped, so a stopped
+//! watch leaves no request behind.
+//!
+//! The request is made from a `web_sys::Request` rather than gloo-net's
+//! `RequestBuilder`: the builder re-reads the URL and appends its own query
+//! after an `&`, so a URL that has a query already (ours always has) gets a
+//! stray `&` at the end; and the order number must be encoded as
+//! `encodeURIComponent` does (`%20`, not the builder's `+`).
 //!
 //! A response cut mid-body (a proxy or load balancer killing a held
 //! long-poll) is a failed check in every engine. Chromium and Firefox reject
@@ -12,17 +19,8 @@ use super::sleep_ms;
 use crate::hooks::describe;
 use crate::status::is_cut_json;
 use futures::{select, FutureExt};
-use js_sys::Promise;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, RequestCache, RequestInit, Response};
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch`: the same function on a window and in a worker.
-    #[wasm_bindgen(js_name = fetch)]
-    fn fetch_with_init(url: &str, init: &RequestInit) -> Promise;
-}
+use gloo_net::http::Request;
+use web_sys::{AbortController, RequestCache, RequestInit};
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
 struct AbortOnDrop(AbortController);
@@ -47,23 +45,24 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let init = RequestInit::new();
     init.set_signal(Some(&abort.0.signal()));
     init.set_cache(RequestCache::NoStore);
+    let request = web_sys::Request::new_with_str_and_init(url, &init)
+        .map(Request::from)
+        .map_err(|e| format!("status check failed: {}", describe(&e)))?;
     let fetch = async {
-        let response: Response = JsFuture::from(fetch_with_init(url, &init))
+        // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
+        let response = request
+            .send()
             .await
-            .map_err(|e| format!("status check failed: {}", error_text(&e)))?
-            .unchecked_into();
+            .map_err(|e| format!("status check failed: {e}"))?;
         let code = response.status();
         let retry_after = match code {
-            429 | 503 => response.headers().get("retry-after").ok().flatten(),
+            429 | 503 => response.headers().get("retry-after"),
             _ => None,
         };
-        let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(e) => Err(e),
-        }
-        .map_err(|e| format!("status answer could not be read: {}", error_text(&e)))?
-        .as_string()
-        .unwrap_or_default();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("status answer could not be read: {e}"))?;
         if is_cut_json(&text) {
             return Err(format!(
                 "status check failed: the answer was cut off after {} bytes",
@@ -81,13 +80,5 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
         _ = sleep_ms(deadline_ms).fuse() => {
             Err(format!("status check took longer than {deadline_ms} ms and was aborted"))
         }
-    }
-}
-
-/// A rejection as `String(error)`, e.g. `TypeError: Failed to fetch`.
-fn error_text(e: &JsValue) -> String {
-    match e.dyn_ref::<js_sys::Error>() {
-        Some(err) => err.to_string().into(),
-        None => describe(e),
     }
 }

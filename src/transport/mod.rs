@@ -14,7 +14,7 @@ mod push;
 mod sse;
 mod websocket;
 
-use crate::convert::parse_json;
+use crate::body::read_body;
 use crate::hooks::{ErrorContext, ErrorKind, Hooks};
 use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
@@ -193,7 +193,7 @@ impl Ctx {
                 return None;
             }
         };
-        match read_answer(answer.status, &answer.text, &self.order_no, parse_json) {
+        match read_answer(answer.status, &answer.text, &self.order_no, read_body) {
             Ok(v) => {
                 self.throttled.set(false);
                 self.event("answer", via, Some(v.name()));
@@ -260,7 +260,7 @@ impl Ctx {
     /// Reads one push message. A body for another order is ignored quietly
     /// (shared channels carry them); anything else unusable is reported.
     pub fn read_push(&self, via: Strategy, text: &str) -> Option<Pushed> {
-        match read_push_message(text, &self.order_no, parse_json) {
+        match read_push_message(text, &self.order_no, read_body) {
             Ok(PushMessage::Heartbeat(every)) => Some(Pushed::Heartbeat(every)),
             Ok(PushMessage::Status(v)) => {
                 self.event("push", via, Some(v.name()));

@@ -18,11 +18,10 @@ use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
-use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::{Fuse, FusedFuture, FutureExt, LocalBoxFuture};
+use futures::stream::{self, LocalBoxStream, Stream};
 use futures::{select, StreamExt};
 use gloo_timers::future::TimeoutFuture;
-use std::any::Any;
 
 /// First reconnect delay (before jitter) and the most it grows to.
 const RECONNECT_BASE_MS: u32 = 500;
@@ -47,18 +46,17 @@ pub enum PushEvent {
     Lost(String),
 }
 
-/// An open (or opening) push connection: its events, and the browser object
-/// behind them, whose `Drop` removes the listeners and closes it.
+/// An open (or opening) push connection: the stream of what it tells the
+/// loop. Behind it is gloo-net's event source or socket, whose `Drop`
+/// removes the listeners and closes it.
 pub struct Connection {
-    pub events: UnboundedReceiver<PushEvent>,
-    _owner: Box<dyn Any>,
+    pub events: stream::Fuse<LocalBoxStream<'static, PushEvent>>,
 }
 
 impl Connection {
-    pub fn new(events: UnboundedReceiver<PushEvent>, owner: impl Any) -> Connection {
+    pub fn new(events: impl Stream<Item = PushEvent> + 'static) -> Connection {
         Connection {
-            events,
-            _owner: Box::new(owner),
+            events: events.boxed_local().fuse(),
         }
     }
 }

@@ -1,79 +1,62 @@
-//! `"sse"`: an `EventSource` on `sseUrl?order_no=…`; every `message` event's
-//! data is a status body, and a `heartbeat` event's data is
-//! `{"heartbeat_ms": N}` (servers that send none are fine). The browser's own reconnect is not used: on any
-//! error the source is closed and [`super::push`] reopens it with backoff.
+//! `"sse"`: a gloo-net `EventSource` on `sseUrl?order_no=…`; every `message`
+//! event's data is a status body, and a `heartbeat` event's data is
+//! `{"heartbeat_ms": N}` (servers that send none are fine). The browser's
+//! own reconnect is not used: on any `error` event, also one the browser
+//! would retry after, the connection counts as lost; dropping it closes the
+//! source and [`super::push`] reopens it with backoff.
 
 use super::push::{Connection, PushEvent};
 use super::Ctx;
-use crate::hooks::describe;
 use crate::schedule::with_query;
-use futures::channel::mpsc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{Event, EventSource, MessageEvent};
+use futures::stream::Stream;
+use gloo_net::eventsource::futures::{EventSource, EventSourceSubscription};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 pub fn supported() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &"EventSource".into()).unwrap_or(false)
 }
 
-/// The event source and the listeners it calls; dropping it closes the
-/// source and detaches them.
+/// The subscriptions of one source, as one stream of [`PushEvent`]s.
+/// Dropping it removes the listeners, then closes the source (the fields
+/// drop in this order).
 struct Source {
-    source: EventSource,
-    _on_open: Closure<dyn FnMut(Event)>,
-    on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
+    /// `open`, `message`, `heartbeat`, `error`, polled in this order.
+    events: [EventSourceSubscription; 4],
+    _source: EventSource,
 }
 
-impl Drop for Source {
-    fn drop(&mut self) {
-        self.source.set_onopen(None);
-        self.source.set_onmessage(None);
-        self.source.set_onerror(None);
-        let _ = self.source.remove_event_listener_with_callback(
-            "heartbeat",
-            self.on_message.as_ref().unchecked_ref(),
-        );
-        self.source.close();
+impl Stream for Source {
+    type Item = PushEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PushEvent>> {
+        for sub in self.events.iter_mut() {
+            if let Poll::Ready(next) = Pin::new(sub).poll_next(cx) {
+                return Poll::Ready(Some(match next {
+                    Some(Ok((kind, _))) if kind == "open" => PushEvent::Open,
+                    // A heartbeat's data is read like any message: it says it is one.
+                    Some(Ok((kind, e))) if kind != "error" => {
+                        PushEvent::Message(e.data().as_string().unwrap_or_default())
+                    }
+                    _ => PushEvent::Lost("the event stream failed or was closed".into()),
+                }));
+            }
+        }
+        Poll::Pending
     }
 }
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let source =
-        EventSource::new(&url).map_err(|e| format!("cannot open {url}: {}", describe(&e)))?;
-    let (tx, rx) = mpsc::unbounded();
-    let on_open = {
-        let tx = tx.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            let _ = tx.unbounded_send(PushEvent::Open);
-        })
+    let mut source = EventSource::new(&url).map_err(|e| format!("cannot open {url}: {e}"))?;
+    let mut on = |kind| {
+        source
+            .subscribe(kind)
+            .map_err(|e| format!("cannot listen to {url}: {e}"))
     };
-    let on_message = {
-        let tx = tx.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            let text = e.data().as_string().unwrap_or_default();
-            let _ = tx.unbounded_send(PushEvent::Message(text));
-        })
-    };
-    let on_error = Closure::<dyn FnMut(Event)>::new(move |_| {
-        let _ = tx.unbounded_send(PushEvent::Lost(
-            "the event stream failed or was closed".into(),
-        ));
-    });
-    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    // A heartbeat's data is read like any message: it says it is one.
-    let _ =
-        source.add_event_listener_with_callback("heartbeat", on_message.as_ref().unchecked_ref());
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    Ok(Connection::new(
-        rx,
-        Source {
-            source,
-            _on_open: on_open,
-            on_message,
-            _on_error: on_error,
-        },
-    ))
+    let events = [on("open")?, on("message")?, on("heartbeat")?, on("error")?];
+    Ok(Connection::new(Source {
+        events,
+        _source: source,
+    }))
 }

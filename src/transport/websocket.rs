@@ -1,98 +1,85 @@
-//! `"websocket"`: open `wsUrl`, send `{"order_no": …}`, read status frames.
-//! Frames sent before the socket is open wait in a queue and are flushed on
-//! open (the mini-program's behaviour); frames for another order are ignored.
+//! `"websocket"`: a gloo-net `WebSocket` on `wsUrl`; send
+//! `{"order_no": …}`, read status frames. The subscribe frame waits until
+//! the socket is open (gloo-net's sink is not ready before: the
+//! mini-program's queue-until-open), and its sending is the `open` the
+//! reconnect loop checks on; frames for another order are ignored.
 
 use super::push::{Connection, PushEvent};
 use super::Ctx;
-use crate::hooks::describe;
-use futures::channel::mpsc;
-use std::cell::RefCell;
-use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use futures::stream::Stream;
+use futures::Sink;
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State, WebSocketError};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 pub fn supported() -> bool {
     js_sys::Reflect::has(&js_sys::global(), &"WebSocket".into()).unwrap_or(false)
 }
 
-/// A socket, its outbox and its listeners; dropping it detaches the
-/// listeners and closes the socket (code 1000).
+/// A socket and the subscribe frame still waiting for it to open, as one
+/// stream of [`PushEvent`]s. Dropping it closes the socket (code 1000) and
+/// removes its listeners.
 struct Socket {
-    socket: WebSocket,
-    outbox: Rc<RefCell<Vec<String>>>,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Socket {
-    /// Sends now if the socket is open, else queues for the `open` event.
-    fn send(&self, text: String) {
-        if self.socket.ready_state() == WebSocket::OPEN {
-            let _ = self.socket.send_with_str(&text);
-        } else {
-            self.outbox.borrow_mut().push(text);
-        }
-    }
+    socket: Option<WebSocket>,
+    hello: Option<String>,
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.socket.set_onopen(None);
-        self.socket.set_onmessage(None);
-        self.socket.set_onclose(None);
-        if self.socket.ready_state() <= WebSocket::OPEN {
-            let _ = self.socket.close_with_code_and_reason(1000, "watch ended");
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.close(Some(1000), Some("watch ended"));
+        }
+    }
+}
+
+impl Stream for Socket {
+    type Item = PushEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PushEvent>> {
+        let this = &mut *self;
+        let Some(socket) = this.socket.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let mut socket = Pin::new(socket);
+        if this.hello.is_some() {
+            // Ready once the socket is open, or has failed to open.
+            if socket.as_mut().poll_ready(cx).is_ready() {
+                let hello = this.hello.take().unwrap_or_default();
+                if matches!(socket.state(), State::Open) {
+                    let _ = socket.as_mut().start_send(Message::Text(hello));
+                    return Poll::Ready(Some(PushEvent::Open));
+                }
+            }
+        }
+        loop {
+            return Poll::Ready(Some(match ready!(socket.as_mut().poll_next(cx)) {
+                Some(Ok(Message::Text(text))) => PushEvent::Message(text),
+                // A binary frame is no status body: pass it on to be reported.
+                Some(Ok(Message::Bytes(_))) => PushEvent::Message("[binary frame]".into()),
+                // The close event that follows says more.
+                Some(Err(WebSocketError::ConnectionError)) => continue,
+                Some(Err(WebSocketError::ConnectionClose(e))) => {
+                    PushEvent::Lost(format!("the socket closed (code {})", e.code))
+                }
+                Some(Err(e)) => PushEvent::Lost(format!("the socket failed: {e}")),
+                None => return Poll::Ready(None),
+            }));
         }
     }
 }
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = &ctx.ws_url;
-    let socket = WebSocket::new(url).map_err(|e| format!("cannot open {url}: {}", describe(&e)))?;
-    let (tx, rx) = mpsc::unbounded();
-    let outbox: Rc<RefCell<Vec<String>>> = Rc::default();
-    let on_open = {
-        let (tx, outbox, socket) = (tx.clone(), outbox.clone(), socket.clone());
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            for frame in outbox.borrow_mut().drain(..) {
-                let _ = socket.send_with_str(&frame);
-            }
-            let _ = tx.unbounded_send(PushEvent::Open);
-        })
-    };
-    let on_message = {
-        let tx = tx.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            // A binary frame is no status body: pass it on to be reported.
-            let text = e
-                .data()
-                .as_string()
-                .unwrap_or_else(|| "[binary frame]".into());
-            let _ = tx.unbounded_send(PushEvent::Message(text));
-        })
-    };
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-        let why = format!("the socket closed (code {})", e.code());
-        let _ = tx.unbounded_send(PushEvent::Lost(why));
-    });
-    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    let owner = Socket {
-        socket,
-        outbox,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
-    };
+    let socket = WebSocket::open(url).map_err(|e| format!("cannot open {url}: {e}"))?;
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
-    let mut hello = serde_json::Map::new();
-    hello.insert("order_no".to_owned(), ctx.order_no.clone().into());
-    hello.insert("heartbeat".to_owned(), true.into());
-    owner.send(crate::display::json(&hello.into()));
-    Ok(Connection::new(rx, owner))
+    let no = js_sys::JSON::stringify(&ctx.order_no.as_str().into())
+        .map(String::from)
+        .unwrap_or_default();
+    Ok(Connection::new(Socket {
+        socket: Some(socket),
+        hello: Some(format!(r#"{{"order_no":{no},"heartbeat":true}}"#)),
+    }))
 }

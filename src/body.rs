@@ -1,0 +1,58 @@
+//! Status bodies and push messages in the browser: the browser's own
+//! `JSON.parse`, then serde-wasm-bindgen into a small typed struct whose
+//! fields stay JS values, then the browser's own `Number()` for `payed` (the
+//! seed's `+res.payed === 1`) and `JSON.stringify` for messages. The module
+//! ships no JSON parser and no copy of JavaScript's number grammar.
+
+use crate::status::{heartbeat_interval, Body, OrderNo};
+use serde::{Deserialize, Deserializer};
+use wasm_bindgen::JsValue;
+
+/// The fields the wire protocol reads, as the page's JSON has them. A field
+/// that is absent stays `None`; `null` is `Some(null)`.
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default, deserialize_with = "present")]
+    payed: Option<JsValue>,
+    #[serde(default, deserialize_with = "present")]
+    status: Option<JsValue>,
+    #[serde(default, deserialize_with = "present")]
+    order_no: Option<JsValue>,
+    #[serde(default, deserialize_with = "present")]
+    heartbeat_ms: Option<JsValue>,
+}
+
+/// A field that is there, whatever its value (`null` included).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
+    serde_wasm_bindgen::preserve::deserialize(d).map(Some)
+}
+
+/// `JSON.parse(text)` read as a [`Body`]; `None` when the text is not JSON.
+pub fn read_body(text: &str) -> Option<Body> {
+    let value = js_sys::JSON::parse(text).ok()?;
+    if !value.is_object() || js_sys::Array::is_array(&value) {
+        return Some(Body::default());
+    }
+    let wire: Wire = serde_wasm_bindgen::from_value(value).ok()?;
+    Some(Body {
+        is_object: true,
+        // `+payed === 1`: JavaScript's unary plus, by the browser (it cannot
+        // throw: JSON holds no symbols or bigints).
+        payed: wire.payed.map(|p| p.unchecked_into_f64() == 1.0),
+        status: wire.status.and_then(|s| s.as_string()),
+        order_no: wire.order_no.filter(|v| !v.is_null()).map(|v| OrderNo {
+            text: v.as_string().or_else(|| v.as_f64().map(|_| json(&v))),
+            json: json(&v),
+        }),
+        heartbeat_ms: wire
+            .heartbeat_ms
+            .map(|ms| ms.as_f64().and_then(heartbeat_interval)),
+    })
+}
+
+/// `JSON.stringify(v)`.
+pub fn json(v: &JsValue) -> String {
+    js_sys::JSON::stringify(v)
+        .map(String::from)
+        .unwrap_or_default()
+}
