@@ -9,9 +9,11 @@ wasm-pack build --release --target web --out-dir pkg
 # corrupts the externref table; npm's binaryen is current.
 # --converge repeats -Oz while it still shrinks the module; the custom
 # sections naming the compiler and the target features are not needed at run
-# time.
+# time. --low-memory-unused lets loads and stores fold constant offsets: the
+# module's stack comes first in memory (rustc's --stack-first), so the lowest
+# KB is touched only by a stack already near overflow.
 scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm -Oz --converge \
-  --strip-producers --strip-target-features \
+  --strip-producers --strip-target-features --low-memory-unused \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
 # The wasm-bindgen glue, minified (esbuild from scripts/node_modules). It

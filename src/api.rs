@@ -145,7 +145,7 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
         };
         hooks.set(key, f);
     }
-    let layer = serde_wasm_bindgen::from_value(options.clone()).map_err(|e| {
+    let layer = crate::body::from_object(options).map_err(|e| {
         // The readers of `options::read` word their errors themselves.
         OptionsError(String::from(
             JsValue::from(e).unchecked_into::<js_sys::Error>().message(),

@@ -5,8 +5,28 @@
 //! ships no JSON parser and no copy of JavaScript's number grammar.
 
 use crate::status::{heartbeat_interval, Body, OrderNo};
+use js_sys::{Array, Object};
+use serde::de::value::{MapAccessDeserializer, MapDeserializer};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// serde-wasm-bindgen's read of a plain object, as its own `deserialize_map`
+/// does it: `Object.entries`, each key and value a serde-wasm-bindgen
+/// `Deserializer`. (Its `deserialize_struct` looks up each declared field
+/// instead, through a cache of field names kept in a `HashMap`: about 3 KB of
+/// the module, for objects of a few fields.)
+pub fn from_object<T: DeserializeOwned>(obj: &JsValue) -> Result<T, serde_wasm_bindgen::Error> {
+    let entries = Object::entries(obj.unchecked_ref());
+    let pairs = entries.iter().map(|pair| {
+        let pair: Array = pair.unchecked_into();
+        (
+            serde_wasm_bindgen::Deserializer::from(pair.get(0)),
+            serde_wasm_bindgen::Deserializer::from(pair.get(1)),
+        )
+    });
+    T::deserialize(MapAccessDeserializer::new(MapDeserializer::new(pairs)))
+}
 
 /// The fields the wire protocol reads, as the page's JSON has them. A field
 /// that is absent stays `None`; `null` is `Some(null)`.
@@ -33,7 +53,7 @@ pub fn read_body(text: &str) -> Option<Body> {
     if !value.is_object() || js_sys::Array::is_array(&value) {
         return Some(Body::default());
     }
-    let wire: Wire = serde_wasm_bindgen::from_value(value).ok()?;
+    let wire: Wire = from_object(&value).ok()?;
     Some(Body {
         is_object: true,
         // `+payed === 1`: JavaScript's unary plus, by the browser (it cannot

@@ -450,7 +450,9 @@ pub mod read {
         }
     }
 
-    /// Any value, `null`/`undefined` as [`Got::Unset`].
+    /// Any value, `null`/`undefined` as [`Got::Unset`]. Not inlined: one
+    /// copy serves every option.
+    #[inline(never)]
     pub fn got<'de, D: Deserializer<'de>>(d: D) -> Result<Got, D::Error> {
         d.deserialize_option(GotVisitor)
     }
