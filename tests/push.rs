@@ -399,3 +399,58 @@ async fn auto_falls_back_to_long_poll_when_no_push_channel_opens() {
     assert_eq!(out["strategy"], "long-poll", "{out}");
     assert_eq!(events(&rec, "fallback"), 2);
 }
+
+/// `payed` means paid exactly when the seed's `+res.payed === 1` holds: the
+/// browser's own unary plus on the value, whatever its type (the native
+/// tests of `status` cannot check this; the module has no copy of it).
+#[wasm_bindgen_test]
+async fn payed_is_read_like_the_seeds_unary_plus() {
+    let (no, rec, p) = start_watch("plus-unpaid", json!({ "strategy": "sse" })).await;
+    connected(&no, "sse").await;
+    for unpaid in [
+        json!(0),
+        json!("0"),
+        json!(2),
+        json!("abc"),
+        json!("1abc"),
+        json!(""),
+        json!(null),
+        json!(false),
+        json!([]),
+        json!([1, 1]),
+        json!({}),
+    ] {
+        let body = json!({ "payed": unpaid, "order_no": no });
+        assert!(num(&test_hook(&no, "push", Some(body)).await, "sent") >= 1);
+    }
+    sleep(300).await;
+    let r = record(&rec);
+    assert_eq!(count(&r, "status"), 0, "none of these is paid: {r}");
+    assert_eq!(paywatch::active_watches(), 1);
+    paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
+    assert_eq!(outcome(&p).await["status"], "cancelled");
+
+    for paid in [
+        json!(1),
+        json!(1.0),
+        json!("1"),
+        json!(" 1 "),
+        json!("1e0"),
+        json!("0x1"),
+        json!(true),
+        json!([1]),
+        json!(["1"]),
+    ] {
+        let (no, rec, p) = start_watch("plus-paid", json!({ "strategy": "sse" })).await;
+        connected(&no, "sse").await;
+        let body = json!({ "payed": paid, "order_no": no });
+        test_hook(&no, "push", Some(body)).await;
+        let out = outcome(&p).await;
+        assert_eq!(out["status"], "paid", "payed: {paid}");
+        assert_eq!(
+            out["strategy"], "sse",
+            "payed: {paid} (the server says unpaid)"
+        );
+        assert_eq!(count(&record(&rec), "status"), 1);
+    }
+}
