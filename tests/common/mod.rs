@@ -68,7 +68,7 @@ export function throwingGlobal(name) {
 }
 export function record(r) {
   return JSON.stringify({ status: r.status, paid: r.paid, errors: r.errors, kbn: r.kbn, pingan: r.pingan,
-    events: r.events.map((e) => ({ kind: e.kind, strategy: e.strategy, detail: e.detail })) });
+    events: r.events.map((e) => ({ kind: e.kind, strategy: e.strategy, detail: e.detail, at: e.at })) });
 }
 export function same(a, b) { return Object.is(a, b); }
 export function toJson(v) { return JSON.stringify(v); }
