@@ -10,8 +10,8 @@ const generated = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"))
 const ours = JSON.parse(readFileSync(join(root, "pkg.json"), "utf8"));
 const merged = { ...generated, ...ours, version: generated.version };
 writeFileSync(join(pkgDir, "package.json"), JSON.stringify(merged, null, 2) + "\n");
-for (const f of readdirSync(join(root, "js"))) {
-  copyFileSync(join(root, "js", f), join(pkgDir, f));
+for (const f of readdirSync(join(root, "js"), { withFileTypes: true })) {
+  if (f.isFile()) copyFileSync(join(root, "js", f.name), join(pkgDir, f.name)); // js/miniprogram/: build-pkg-miniprogram.mjs
 }
 if (existsSync(join(root, "README.md"))) copyFileSync(join(root, "README.md"), join(pkgDir, "README.md"));
 const missing = merged.files.filter((f) => !existsSync(join(pkgDir, f)));
