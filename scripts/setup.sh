@@ -41,9 +41,10 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-# 4. Node packages: build tools (a current wasm-opt) and the page-level
-#    tests' playwright-core. Reinstalled when a lock file changes.
-for dir in scripts tests/e2e; do
+# 4. Node packages: build tools (a current wasm-opt), the page-level
+#    tests' playwright-core, and the mini-program host's WebSocket client (ws).
+#    Reinstalled when a lock file changes.
+for dir in scripts tests/e2e tests/miniprogram; do
   [ -f "$dir/package-lock.json" ] || continue
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "npm ci in $dir"
