@@ -72,6 +72,17 @@ pub fn stop_pay_status(order_no: JsValue) -> Result<(), JsValue> {
     }
 }
 
+/// Makes every running watch check the status now (unless a check is in
+/// flight or just started) and reopen a dead push connection without
+/// waiting out its backoff. Pages call it where paywatch cannot see the
+/// payer come back by itself, e.g. a mini-program's `onShow`; in a browser
+/// the page's own `visibilitychange`, `focus`, `pageshow` and `online`
+/// events do this already.
+#[wasm_bindgen(js_name = resumeWatches)]
+pub fn resume_watches() {
+    watch::wake_all("resumeWatches");
+}
+
 /// How many watches are running on this page.
 #[wasm_bindgen(js_name = activeWatches)]
 pub fn active_watches() -> usize {

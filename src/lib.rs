@@ -4,16 +4,19 @@
 //! Layout:
 //! - pure policy, tested natively with `cargo test`: [`options`] (reading,
 //!   merging, validating), [`status`] (what a status body means), [`schedule`]
-//!   (backoff, long-poll gaps, URLs), [`display`] (numbers and JSON in
-//!   messages);
+//!   (backoff, slowdown, `Retry-After`, long-poll gaps, URLs), [`display`]
+//!   (numbers and JSON in messages), [`signal`] (a wake-up futures wait for);
 //! - the browser side (wasm32 only): `api` (the exported JS functions),
 //!   `convert` (JS values ⇄ JSON values, `JSON.parse`), `watch`
-//!   (one watch, exactly-once settling, the registry), `hooks` (page callbacks
-//!   and analytics), and `transport/` — one module per strategy.
+//!   (one watch, exactly-once settling, the registry), `lifecycle` (the
+//!   page's visibility, back/forward cache and network events, owned by the
+//!   registry), `hooks` (page callbacks and analytics), and `transport/` —
+//!   one module per strategy.
 
 pub mod display;
 pub mod options;
 pub mod schedule;
+pub mod signal;
 pub mod status;
 
 #[cfg(target_arch = "wasm32")]
@@ -23,9 +26,11 @@ mod convert;
 #[cfg(target_arch = "wasm32")]
 mod hooks;
 #[cfg(target_arch = "wasm32")]
+mod lifecycle;
+#[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]
 mod watch;
 
 #[cfg(target_arch = "wasm32")]
-pub use api::{active_watches, check_pay_status, configure, stop_pay_status};
+pub use api::{active_watches, check_pay_status, configure, resume_watches, stop_pay_status};

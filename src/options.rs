@@ -98,6 +98,9 @@ pub struct PartialOptions {
     pub ws_url: Option<String>,
     pub timeout_ms: Option<f64>,
     pub request_timeout_ms: Option<f64>,
+    pub slow_after_ms: Option<f64>,
+    pub slow_interval_ms: Option<f64>,
+    pub liveness_ms: Option<f64>,
     /// Entries replace the seed table's entry with the same key.
     pub types: BTreeMap<String, TypeEntry>,
     pub analytics: Option<bool>,
@@ -107,7 +110,7 @@ pub struct PartialOptions {
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
 
-const DATA_KEYS: [&str; 12] = [
+const DATA_KEYS: [&str; 15] = [
     "strategy",
     "endpoint",
     "action",
@@ -117,10 +120,16 @@ const DATA_KEYS: [&str; 12] = [
     "wsUrl",
     "timeoutMs",
     "requestTimeoutMs",
+    "slowAfterMs",
+    "slowIntervalMs",
+    "livenessMs",
     "types",
     "analytics",
     "exclusive",
 ];
+
+/// Number options that may be `Infinity` ("never").
+const MAY_BE_INFINITE: [&str; 3] = ["timeoutMs", "slowAfterMs", "livenessMs"];
 
 /// A problem with the input, worded for the developer who passed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +191,11 @@ impl PartialOptions {
                 "requestTimeoutMs" => {
                     out.request_timeout_ms = Some(number(key, value, Bound::Positive)?)
                 }
+                "slowAfterMs" => out.slow_after_ms = Some(number(key, value, Bound::NonNegative)?),
+                "slowIntervalMs" => {
+                    out.slow_interval_ms = Some(number(key, value, Bound::Positive)?)
+                }
+                "livenessMs" => out.liveness_ms = Some(number(key, value, Bound::Positive)?),
                 "analytics" => out.analytics = Some(boolean(key, value)?),
                 "exclusive" => out.exclusive = Some(boolean(key, value)?),
                 "types" => out.types = types(value)?,
@@ -205,6 +219,9 @@ impl PartialOptions {
             ws_url: later.ws_url.clone().or_else(|| self.ws_url.clone()),
             timeout_ms: later.timeout_ms.or(self.timeout_ms),
             request_timeout_ms: later.request_timeout_ms.or(self.request_timeout_ms),
+            slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
+            slow_interval_ms: later.slow_interval_ms.or(self.slow_interval_ms),
+            liveness_ms: later.liveness_ms.or(self.liveness_ms),
             types,
             analytics: later.analytics.or(self.analytics),
             exclusive: later.exclusive.or(self.exclusive),
@@ -230,10 +247,11 @@ impl PartialOptions {
                 .clone()
                 .unwrap_or_else(|| "/payment-status".into()),
             ws_url: self.ws_url.clone(),
-            timeout_ms: self
-                .timeout_ms
-                .map_or(Some(900_000), |t| (t.is_finite()).then(|| to_ms(t))),
+            timeout_ms: finite_ms(self.timeout_ms.unwrap_or(900_000.0)),
             request_timeout_ms: to_ms(self.request_timeout_ms.unwrap_or(10_000.0)),
+            slow_after_ms: finite_ms(self.slow_after_ms.unwrap_or(60_000.0)),
+            slow_interval_ms: to_ms(self.slow_interval_ms.unwrap_or(10_000.0)),
+            liveness_ms: self.liveness_ms.map(finite_ms),
             types,
             analytics: self.analytics.unwrap_or(true),
             exclusive: self.exclusive.unwrap_or(true),
@@ -244,6 +262,11 @@ impl PartialOptions {
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
 fn to_ms(v: f64) -> u32 {
     v.round().clamp(0.0, u32::MAX as f64) as u32
+}
+
+/// Whole milliseconds, or `None` for `Infinity` ("never").
+fn finite_ms(v: f64) -> Option<u32> {
+    v.is_finite().then(|| to_ms(v))
 }
 
 /// Validated options of one watch.
@@ -258,7 +281,16 @@ pub struct Config {
     pub ws_url: Option<String>,
     /// `None`: never give up (`timeoutMs: Infinity`).
     pub timeout_ms: Option<u32>,
+    /// Also the deadline for a push connection to open.
     pub request_timeout_ms: u32,
+    /// When polling slows from `interval_ms` to `slow_interval_ms`; `None`:
+    /// never (`slowAfterMs: Infinity`).
+    pub slow_after_ms: Option<u32>,
+    pub slow_interval_ms: u32,
+    /// Silence after which a push connection that has sent heartbeats is
+    /// taken for dead. `None`: 2.5 × the interval the server announces;
+    /// `Some(None)`: never (`livenessMs: Infinity`).
+    pub liveness_ms: Option<Option<u32>>,
     pub types: BTreeMap<String, TypeEntry>,
     pub analytics: bool,
     pub exclusive: bool,
@@ -302,14 +334,14 @@ fn number(key: &str, value: &Value, bound: Bound) -> Result<f64, OptionsError> {
     // `Infinity` arrives as the string "Infinity" from the edge (JSON has no infinity).
     let n = match value {
         Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) if s == "Infinity" && key == "timeoutMs" => f64::INFINITY,
+        Value::String(s) if s == "Infinity" && MAY_BE_INFINITE.contains(&key) => f64::INFINITY,
         other => return err(format!("{key} must be a number, got {}", describe(other))),
     };
     let ok = match bound {
         Bound::Positive => n > 0.0,
         Bound::NonNegative => n >= 0.0,
     };
-    if !ok || n.is_nan() || (n.is_infinite() && key != "timeoutMs") {
+    if !ok || n.is_nan() || (n.is_infinite() && !MAY_BE_INFINITE.contains(&key)) {
         let want = match bound {
             Bound::Positive => "a positive number",
             Bound::NonNegative => "a number >= 0",
@@ -429,6 +461,9 @@ mod tests {
         assert_eq!(c.ws_url, None);
         assert_eq!(c.timeout_ms, Some(900_000));
         assert_eq!(c.request_timeout_ms, 10_000);
+        assert_eq!(c.slow_after_ms, Some(60_000));
+        assert_eq!(c.slow_interval_ms, 10_000);
+        assert_eq!(c.liveness_ms, None);
         assert!(c.analytics);
         assert!(c.exclusive);
         let one = c.type_entry(Some(1));
@@ -469,8 +504,25 @@ mod tests {
         assert!(parse(json!({ "longPollWaitSec": 0 })).is_ok());
         assert!(parse(json!({ "longPollWaitSec": -1 })).is_err());
         assert!(parse(json!({ "requestTimeoutMs": 0 })).is_err());
-        let forever = parse(json!({ "timeoutMs": "Infinity" })).unwrap().resolve();
+        let forever = parse(
+            json!({ "timeoutMs": "Infinity", "slowAfterMs": "Infinity", "livenessMs": "Infinity" }),
+        )
+        .unwrap()
+        .resolve();
         assert_eq!(forever.timeout_ms, None);
+        assert_eq!(forever.slow_after_ms, None);
+        assert_eq!(forever.liveness_ms, Some(None));
+        let slow = parse(json!({ "slowAfterMs": 0, "slowIntervalMs": 5000, "livenessMs": 800 }))
+            .unwrap()
+            .resolve();
+        assert_eq!(
+            (slow.slow_after_ms, slow.slow_interval_ms, slow.liveness_ms),
+            (Some(0), 5000, Some(Some(800)))
+        );
+        assert!(parse(json!({ "slowIntervalMs": 0 })).is_err());
+        assert!(parse(json!({ "slowIntervalMs": "Infinity" })).is_err());
+        assert!(parse(json!({ "slowAfterMs": -1 })).is_err());
+        assert!(parse(json!({ "livenessMs": 0 })).is_err());
         assert!(parse(json!({ "intervalMs": "Infinity" })).is_err());
         assert_eq!(
             parse(json!({ "intervalMs": 250.4 }))

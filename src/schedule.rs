@@ -40,6 +40,43 @@ impl Backoff {
     }
 }
 
+/// The gap between two polling checks at `elapsed_ms` into a watch: the
+/// fast `interval_ms` for the first `slow_after_ms`, then `slow_interval_ms`
+/// (the way payment providers ask merchants to back off). `None` for
+/// `slow_after_ms` (`slowAfterMs: Infinity`) keeps the fast interval.
+pub fn poll_gap(
+    interval_ms: u32,
+    slow_after_ms: Option<u32>,
+    slow_interval_ms: u32,
+    elapsed_ms: f64,
+) -> u32 {
+    match slow_after_ms {
+        Some(after) if elapsed_ms >= f64::from(after) => slow_interval_ms,
+        _ => interval_ms,
+    }
+}
+
+/// How long a `Retry-After` header asks the client to wait, in ms: either
+/// whole seconds (`"120"`) or an HTTP date, read by `parse_date` (ms since
+/// the epoch; the browser's `Date.parse`) and taken relative to `now_ms`.
+/// `None` when the value is neither; a date in the past is 0.
+pub fn retry_after_ms(
+    value: &str,
+    now_ms: f64,
+    parse_date: impl FnOnce(&str) -> Option<f64>,
+) -> Option<u32> {
+    let v = value.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
+    }
+    let at = parse_date(v).filter(|t| t.is_finite())?;
+    Some((at - now_ms).clamp(0.0, f64::from(u32::MAX)) as u32)
+}
+
 /// The pause before the next long-poll check. A server that held the request
 /// (`elapsed_ms` ≥ `interval_ms`) is asked again at once; one that answered
 /// quickly (it ignores `wait`, or failed fast) is asked again only once
@@ -154,6 +191,40 @@ mod tests {
         assert_eq!(long_poll_gap(2000, 25_000), 0);
         assert_eq!(request_deadline_ms(10_000, 25), 35_000);
         assert_eq!(request_deadline_ms(u32::MAX, 25), u32::MAX);
+    }
+
+    #[test]
+    fn polling_slows_down_after_a_while() {
+        let gap = |elapsed| poll_gap(2000, Some(60_000), 10_000, elapsed);
+        assert_eq!(gap(0.0), 2000);
+        assert_eq!(gap(59_999.0), 2000);
+        assert_eq!(gap(60_000.0), 10_000);
+        assert_eq!(gap(3_600_000.0), 10_000);
+        assert_eq!(poll_gap(2000, None, 10_000, 1e12), 2000);
+        assert_eq!(poll_gap(2000, Some(0), 500, 0.0), 500);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let no_date = |_: &str| None;
+        assert_eq!(retry_after_ms("3", 0.0, no_date), Some(3000));
+        assert_eq!(retry_after_ms(" 0 ", 0.0, no_date), Some(0));
+        assert_eq!(
+            retry_after_ms("99999999999999999999", 0.0, no_date),
+            Some(u32::MAX)
+        );
+        assert_eq!(retry_after_ms("", 0.0, no_date), None);
+        assert_eq!(retry_after_ms("-1", 0.0, no_date), None);
+        assert_eq!(retry_after_ms("soon", 0.0, no_date), None);
+        let date = |s: &str| (s == "Wed, 21 Oct 2015 07:28:00 GMT").then_some(1_445_412_480_000.0);
+        assert_eq!(
+            retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_478_500.0, date),
+            Some(1500)
+        );
+        assert_eq!(
+            retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1_445_412_490_000.0, date),
+            Some(0)
+        );
     }
 
     #[test]

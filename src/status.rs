@@ -83,7 +83,53 @@ pub fn read_answer(
         return Err(BodyError::Http(http_status));
     }
     let value = parse_json(text).ok_or_else(|| BodyError::NotJson(excerpt(text)))?;
-    let Value::Object(body) = &value else {
+    verdict_of(&value, text, order_no)
+}
+
+/// One message on a push channel: a status body, or an application
+/// heartbeat `{"heartbeat_ms": N}` (no `payed`, no `status`) that proves the
+/// connection is alive and says how often the server sends one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushMessage {
+    Status(Verdict),
+    /// The server's heartbeat interval in ms, when it gave a usable one.
+    Heartbeat(Option<u32>),
+}
+
+/// Reads one push message (SSE `message` data, WebSocket text frame).
+pub fn read_push_message(
+    text: &str,
+    order_no: &str,
+    parse_json: impl FnOnce(&str) -> Option<Value>,
+) -> Result<PushMessage, BodyError> {
+    let value = parse_json(text).ok_or_else(|| BodyError::NotJson(excerpt(text)))?;
+    if let Some(every) = heartbeat_of(&value) {
+        return Ok(PushMessage::Heartbeat(every));
+    }
+    verdict_of(&value, text, order_no).map(PushMessage::Status)
+}
+
+/// `Some` when `value` is a heartbeat: an object with `heartbeat_ms` and
+/// neither `payed` nor `status`; inside, the interval when it is a whole
+/// number of ms that fits a timer.
+pub fn heartbeat_of(value: &Value) -> Option<Option<u32>> {
+    let Value::Object(body) = value else {
+        return None;
+    };
+    if body.contains_key("payed") || body.contains_key("status") {
+        return None;
+    }
+    let every = body.get("heartbeat_ms")?;
+    Some(
+        every
+            .as_u64()
+            .filter(|ms| (1..=u64::from(u32::MAX)).contains(ms))
+            .map(|ms| ms as u32),
+    )
+}
+
+fn verdict_of(value: &Value, text: &str, order_no: &str) -> Result<Verdict, BodyError> {
+    let Value::Object(body) = value else {
         return Err(not_status(text));
     };
     let payed = body.get("payed");
@@ -332,6 +378,37 @@ mod tests {
             read_answer(200, r#"{"payed":1,"order_no":7}"#, "7", parse),
             Ok(Verdict::Paid)
         );
+    }
+
+    #[test]
+    fn heartbeats_are_told_apart_from_status_bodies() {
+        let push = |t: &str| read_push_message(t, "A1", parse);
+        assert_eq!(
+            push(r#"{"heartbeat_ms":15000}"#),
+            Ok(PushMessage::Heartbeat(Some(15000)))
+        );
+        assert_eq!(
+            push(r#"{"heartbeat_ms":"soon"}"#),
+            Ok(PushMessage::Heartbeat(None))
+        );
+        assert_eq!(
+            push(r#"{"heartbeat_ms":0}"#),
+            Ok(PushMessage::Heartbeat(None))
+        );
+        // A status body that also carries heartbeat_ms is a status body.
+        assert_eq!(
+            push(r#"{"payed":1,"heartbeat_ms":5}"#),
+            Ok(PushMessage::Status(Verdict::Paid))
+        );
+        assert_eq!(
+            push(r#"{"status":"pending"}"#),
+            Ok(PushMessage::Status(Verdict::Pending))
+        );
+        assert!(matches!(push("beat"), Err(BodyError::NotJson(_))));
+        assert!(matches!(
+            push(r#"{"hello":1}"#),
+            Err(BodyError::NotStatusBody(_))
+        ));
     }
 
     #[test]

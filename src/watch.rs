@@ -6,9 +6,16 @@
 //! and the promise resolves once (CONTRACT semantics 1). It removes the watch
 //! from the registry and aborts its task, whose future owns every timer,
 //! fetch, listener and socket of the watch (semantics 3).
+//!
+//! The registry also owns the page-lifecycle listeners while any watch runs
+//! ([`crate::lifecycle`]): the page coming back wakes every watch for an
+//! immediate check, and a page entering the back/forward cache or going
+//! offline drops every watch's transport (aborting its request, closing its
+//! connection) until it returns, when the transport starts over.
 
 use crate::convert::to_js;
 use crate::hooks::{fire_analytics, set};
+use crate::lifecycle::{self, Change, Listeners};
 use crate::options::Strategy;
 use crate::status::Verdict;
 use crate::transport::{self, Ctx, Final};
@@ -68,6 +75,8 @@ thread_local! {
     /// them resolves with its outcome and fires nothing, so a re-render that
     /// calls `checkPayStatus` again cannot count a conversion twice.
     static PAID: RefCell<HashMap<String, JsValue>> = RefCell::new(HashMap::new());
+    /// The page-lifecycle listeners, while any watch runs.
+    static LISTENERS: RefCell<Option<Listeners>> = const { RefCell::new(None) };
 }
 
 /// Starts watching, or returns the promise of the running watch of the same
@@ -100,6 +109,10 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     let (handle, registration) = AbortHandle::new_pair();
     *watch.task.borrow_mut() = Some(handle);
     RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
+    LISTENERS.with(|l| {
+        l.borrow_mut()
+            .get_or_insert_with(|| Listeners::new(on_lifecycle));
+    });
     let task = {
         let watch = watch.clone();
         async move {
@@ -129,6 +142,32 @@ pub fn stop(order_no: Option<&str>) -> usize {
     victims.len()
 }
 
+/// Wakes every running watch: check now, reconnect now.
+pub fn wake_all(reason: &str) {
+    for w in RUNNING.with(|r| r.borrow().clone()) {
+        w.ctx.event("wake", w.ctx.config.strategy, Some(reason));
+        w.ctx.wake.raise();
+    }
+}
+
+/// What the page-lifecycle listeners report, passed on to every watch.
+fn on_lifecycle(change: Change) {
+    let (kind, reason) = match change {
+        Change::Wake(reason) => return wake_all(reason),
+        Change::Suspend(reason) => ("pause", reason),
+        Change::Resume(reason) => ("resume", reason),
+    };
+    for w in RUNNING.with(|r| r.borrow().clone()) {
+        w.ctx.event(kind, w.ctx.config.strategy, Some(reason));
+        w.ctx.life.raise();
+        if kind == "resume" {
+            // Start over with a check, also for a push transport still
+            // connecting.
+            w.ctx.wake.raise();
+        }
+    }
+}
+
 /// How many watches are running (for tests and the demo).
 pub fn running() -> usize {
     RUNNING.with(|r| r.borrow().len())
@@ -143,10 +182,11 @@ fn find(order_no: &str) -> Option<Rc<Watch>> {
     })
 }
 
-/// The transport, raced against `timeoutMs`. Both futures are dropped — and
-/// with them every timer and connection — before this returns.
+/// The transport, raced against `timeoutMs`. While the page is suspended
+/// (back/forward cache, offline) the transport is dropped — and with it
+/// every request, timer and connection — and started afresh on resume.
+/// Everything is dropped before this returns.
 async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
-    let transport = transport::run(&ctx).fuse();
     let deadline = async {
         match ctx.config.timeout_ms {
             Some(ms) => transport::sleep_ms(ms).await,
@@ -154,10 +194,25 @@ async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
         }
     }
     .fuse();
-    futures::pin_mut!(transport, deadline);
-    select! {
-        Final { verdict, via } = transport => (Ending::from_verdict(verdict), Some(via)),
-        () = deadline => (Ending::Timeout, None),
+    futures::pin_mut!(deadline);
+    loop {
+        while lifecycle::suspended() {
+            select! {
+                () = ctx.life.wait().fuse() => {}
+                () = deadline => return (Ending::Timeout, None),
+            }
+        }
+        let transport = transport::run(&ctx).fuse();
+        futures::pin_mut!(transport);
+        loop {
+            select! {
+                Final { verdict, via } = transport => {
+                    return (Ending::from_verdict(verdict), Some(via));
+                }
+                () = deadline => return (Ending::Timeout, None),
+                () = ctx.life.wait().fuse() => if lifecycle::suspended() { break },
+            }
+        }
     }
 }
 
@@ -168,7 +223,15 @@ impl Watch {
         if self.settled.replace(true) {
             return;
         }
-        RUNNING.with(|r| r.borrow_mut().retain(|w| !Rc::ptr_eq(w, self)));
+        let idle = RUNNING.with(|r| {
+            let mut running = r.borrow_mut();
+            running.retain(|w| !Rc::ptr_eq(w, self));
+            running.is_empty()
+        });
+        if idle {
+            // Semantics 3: no listener of a finished watch is left.
+            LISTENERS.with(|l| l.borrow_mut().take());
+        }
         if let Some(task) = self.task.borrow_mut().take() {
             task.abort();
         }

@@ -23,6 +23,9 @@ pub enum Control {
     Drop,
     /// Send this text verbatim (SSE `data:` without id; WS text frame).
     Push(String),
+    /// Go silent without closing, as a half-open TCP connection does: no
+    /// status, no heartbeat, no ping, until the client gives up on it.
+    Blackhole,
 }
 
 /// How the next `/pay` answers for an order are corrupted.
@@ -41,6 +44,12 @@ pub enum FailKind {
     /// 200 `{"hello":"world"}`.
     #[serde(rename = "other_json")]
     OtherJson,
+    /// 429 Too Many Requests, with `Retry-After` when `retry_after` is set.
+    #[serde(rename = "429")]
+    TooMany,
+    /// 503 Service Unavailable, with `Retry-After` when `retry_after` is set.
+    #[serde(rename = "503")]
+    Unavailable,
 }
 
 /// Body of `POST /_test/orders/{no}/behavior`. Each field present replaces
@@ -53,6 +62,9 @@ pub struct BehaviorPatch {
     pub fail_next: Option<u32>,
     pub fail_kind: Option<FailKind>,
     pub refuse_push: Option<bool>,
+    pub retry_after: Option<String>,
+    pub changes_only: Option<bool>,
+    pub no_heartbeat: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -62,6 +74,14 @@ pub struct Behavior {
     pub fail_next: u32,
     pub fail_kind: FailKind,
     pub refuse_push: bool,
+    /// The `Retry-After` value of injected 429/503 answers (`""`: none).
+    pub retry_after: String,
+    /// SSE streams and WebSocket subscriptions opened from now on do not
+    /// send the current status on open, only changes (the wire protocol
+    /// allows this; the client's catch-up check must cover it).
+    pub changes_only: bool,
+    /// Push connections opened from now on send no application heartbeat.
+    pub no_heartbeat: bool,
 }
 
 #[derive(Debug, Default)]
@@ -145,6 +165,11 @@ impl Hooks {
         (gauge, behavior)
     }
 
+    /// The behaviour in force for an order (for push connections opening).
+    pub fn behavior(&self, order_no: &str) -> Behavior {
+        self.with(order_no, |p| p.behavior.clone())
+    }
+
     /// Consumes one injected failure, if any is pending.
     pub fn take_failure(&self, order_no: &str) -> Option<FailKind> {
         self.with(order_no, |p| {
@@ -212,6 +237,15 @@ impl Hooks {
             }
             if let Some(v) = patch.refuse_push {
                 b.refuse_push = v;
+            }
+            if let Some(v) = patch.retry_after {
+                b.retry_after = v;
+            }
+            if let Some(v) = patch.changes_only {
+                b.changes_only = v;
+            }
+            if let Some(v) = patch.no_heartbeat {
+                b.no_heartbeat = v;
             }
         });
     }

@@ -71,7 +71,9 @@ pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers(Any);
+        .allow_headers(Any)
+        // Scripts of other origins may read how long to back off.
+        .expose_headers([axum::http::header::RETRY_AFTER]);
 
     let mut router = routes::router();
     router = if state.hooks.is_some() {

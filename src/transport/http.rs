@@ -26,8 +26,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// The status code and body text of `url`, or why there is none.
-pub async fn get_text(url: &str, deadline_ms: u32) -> Result<(u16, String), String> {
+/// One HTTP answer.
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+    /// The `Retry-After` header of a 429 or 503.
+    pub retry_after: Option<String>,
+}
+
+/// The answer of `url`, or why there is none.
+pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
     init.set_signal(Some(&abort.0.signal()));
@@ -38,12 +46,20 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<(u16, String), Stri
             .map_err(|e| format!("status check failed: {}", error_text(&e)))?
             .unchecked_into();
         let code = response.status();
+        let retry_after = match code {
+            429 | 503 => response.headers().get("retry-after").ok().flatten(),
+            _ => None,
+        };
         let text = match response.text() {
             Ok(promise) => JsFuture::from(promise).await,
             Err(e) => Err(e),
         }
         .map_err(|e| format!("status answer could not be read: {}", error_text(&e)))?;
-        Ok((code, text.as_string().unwrap_or_default()))
+        Ok(Answer {
+            status: code,
+            text: text.as_string().unwrap_or_default(),
+            retry_after,
+        })
     };
     select! {
         answer = fetch.fuse() => answer,

@@ -1,28 +1,75 @@
 //! `"long-poll"`: each check carries `wait`, and the server may hold it until
 //! the status changes. A check that came back quickly (the server ignores
 //! `wait`, or failed fast) is followed by a pause, so checks still start at
-//! least `intervalMs` apart.
+//! least `intervalMs` apart (`slowIntervalMs` later on).
+//!
+//! A wake-up (the page came back) replaces a request held for a while with
+//! a fresh one: after a freeze or a network change the held one may be
+//! dead without knowing it. Still one request at a time.
 
-use super::{sleep_ms, Ctx, Final};
+use super::{sleep_ms, Ctx, Final, WAKE_QUIET_MS};
 use crate::options::Strategy;
 use crate::schedule::long_poll_gap;
+use crate::status::Verdict;
+use futures::{select, FutureExt};
 
-pub async fn run(ctx: &Ctx) -> Final {
+/// Failed checks in a row after which `"auto"` steps down to polling.
+const STEP_DOWN_AFTER: u32 = 3;
+
+/// Watches until a final verdict. With `step_down`, gives up (`None`) after
+/// [`STEP_DOWN_AFTER`] failed checks in a row, so `"auto"` can poll instead.
+pub async fn run(ctx: &Ctx, step_down: bool) -> Option<Final> {
     let wait = ctx.config.long_poll_wait_sec;
+    let mut failures = 0;
     loop {
         let started = js_sys::Date::now();
-        if let Some(verdict) = ctx.check(Strategy::LongPoll, Some(wait)).await {
-            if verdict.is_final() {
-                return Final {
+        match held_check(ctx, wait).await {
+            Held::Answer(Some(verdict)) if verdict.is_final() => {
+                return Some(Final {
                     verdict,
                     via: Strategy::LongPoll,
-                };
+                })
             }
+            Held::Answer(Some(_)) => failures = 0,
+            Held::Answer(None) => failures += 1,
+            Held::Replaced => continue,
+        }
+        if step_down && failures >= STEP_DOWN_AFTER {
+            return None;
         }
         let elapsed = (js_sys::Date::now() - started).clamp(0.0, u32::MAX as f64) as u32;
-        let gap = long_poll_gap(ctx.config.interval_ms, elapsed);
+        let gap = long_poll_gap(ctx.poll_gap(), elapsed);
         if gap > 0 {
-            sleep_ms(gap).await;
+            let pause = sleep_ms(gap).fuse();
+            futures::pin_mut!(pause);
+            loop {
+                select! {
+                    () = pause => break,
+                    () = ctx.wake.wait().fuse() => if ctx.wants_check_now() { break },
+                }
+            }
+        }
+    }
+}
+
+enum Held {
+    Answer(Option<Verdict>),
+    /// A wake-up replaced the held request.
+    Replaced,
+}
+
+async fn held_check(ctx: &Ctx, wait: u32) -> Held {
+    let check = ctx.check(Strategy::LongPoll, Some(wait)).fuse();
+    futures::pin_mut!(check);
+    loop {
+        select! {
+            answer = check => return Held::Answer(answer),
+            () = ctx.wake.wait().fuse() => {
+                if ctx.since_check_started() >= WAKE_QUIET_MS {
+                    ctx.event("replace", Strategy::LongPoll, Some("the page came back: a fresh request"));
+                    return Held::Replaced;
+                }
+            }
         }
     }
 }

@@ -17,10 +17,19 @@ mod websocket;
 use crate::convert::parse_json;
 use crate::hooks::{ErrorContext, ErrorKind, Hooks};
 use crate::options::{Config, Strategy};
-use crate::schedule::{check_url, request_deadline_ms};
-use crate::status::{read_answer, BodyError, Verdict};
+use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
+use crate::signal::Signal;
+use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verdict};
 use std::cell::Cell;
 use std::time::Duration;
+
+/// A wake-up that comes within this long of the previous check's start is
+/// answered by that check: a burst of lifecycle events makes one request.
+pub const WAKE_QUIET_MS: f64 = 1000.0;
+/// Retries of a failed catch-up check start this far apart, doubling (with
+/// jitter) up to the cap.
+const CATCH_UP_BASE_MS: u32 = 500;
+const CATCH_UP_CAP_MS: u32 = 10_000;
 
 /// A final verdict and the transport that saw it.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +46,40 @@ pub struct Ctx {
     pub ws_url: String,
     pub hooks: Hooks,
     pub errors: ErrorContext,
+    /// When the watch started (ms since the epoch): polling slows down
+    /// `slowAfterMs` after it.
+    pub started_at: f64,
+    /// "Check now": raised by the page coming back (visible, focus,
+    /// resumed) or by `resumeWatches()`; lowered by the next check.
+    pub wake: Signal,
+    /// The page was suspended or resumed ([`crate::lifecycle`]).
+    pub life: Signal,
     attempts: Cell<u32>,
+    in_flight: Cell<bool>,
+    last_check_at: Cell<f64>,
+    /// No check or connect before this time (ms since the epoch): the
+    /// server's `Retry-After`.
+    hold_until: Cell<f64>,
+    /// A 429/503 was reported and no check has succeeded since: further ones
+    /// are not reported again.
+    throttled: Cell<bool>,
+}
+
+/// What a push message said that matters to the reconnect loop.
+pub enum Pushed {
+    Status(Verdict),
+    /// An application heartbeat, with the server's interval when given.
+    Heartbeat(Option<u32>),
+}
+
+/// Marks a check as in flight for as long as it lives, however it ends
+/// (answered, failed, or dropped mid-flight by a stop or a suspend).
+struct InFlight<'a>(&'a Cell<bool>);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 impl Ctx {
@@ -51,7 +93,47 @@ impl Ctx {
             ws_url,
             hooks,
             errors,
+            started_at: js_sys::Date::now(),
+            wake: Signal::default(),
+            life: Signal::default(),
             attempts: Cell::new(0),
+            in_flight: Cell::new(false),
+            last_check_at: Cell::new(f64::NEG_INFINITY),
+            hold_until: Cell::new(0.0),
+            throttled: Cell::new(false),
+        }
+    }
+
+    /// The gap before the next polling check: `intervalMs`, then
+    /// `slowIntervalMs` once the watch is `slowAfterMs` old.
+    pub fn poll_gap(&self) -> u32 {
+        let c = &self.config;
+        let elapsed = js_sys::Date::now() - self.started_at;
+        poll_gap(c.interval_ms, c.slow_after_ms, c.slow_interval_ms, elapsed)
+    }
+
+    /// Whether a wake-up should start a check now: none is in flight and
+    /// none started in the last [`WAKE_QUIET_MS`].
+    pub fn wants_check_now(&self) -> bool {
+        !self.in_flight.get() && js_sys::Date::now() - self.last_check_at.get() >= WAKE_QUIET_MS
+    }
+
+    /// How long ago the current (or last) check started, in ms.
+    pub fn since_check_started(&self) -> f64 {
+        js_sys::Date::now() - self.last_check_at.get()
+    }
+
+    /// Waits out a server's `Retry-After`, if one is in force.
+    pub async fn hold_off(&self, via: Strategy) {
+        let left = self.hold_until.get() - js_sys::Date::now();
+        if left >= 1.0 {
+            let ms = left.min(u32::MAX as f64) as u32;
+            self.event(
+                "hold",
+                via,
+                Some(&format!("the server asked to wait {ms} ms")),
+            );
+            sleep_ms(ms).await;
         }
     }
 
@@ -77,6 +159,12 @@ impl Ctx {
     /// One HTTP status check (CONTRACT §2). `None` when it failed; the failure
     /// has been reported through `onError`.
     pub async fn check(&self, via: Strategy, wait_sec: Option<u32>) -> Option<Verdict> {
+        self.hold_off(via).await;
+        // This check answers every wake-up raised so far.
+        self.wake.clear();
+        self.in_flight.set(true);
+        let _in_flight = InFlight(&self.in_flight);
+        self.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;
         let url = check_url(
@@ -95,10 +183,15 @@ impl Ctx {
                 return None;
             }
         };
-        match read_answer(answer.0, &answer.1, &self.order_no, parse_json) {
+        match read_answer(answer.status, &answer.text, &self.order_no, parse_json) {
             Ok(v) => {
+                self.throttled.set(false);
                 self.event("answer", via, Some(v.name()));
                 Some(v)
+            }
+            Err(BodyError::Http(code @ (429 | 503))) => {
+                self.slow_down(via, code, answer.retry_after.as_deref());
+                None
             }
             Err(e) => {
                 let kind = if matches!(e, BodyError::Http(_)) {
@@ -112,13 +205,56 @@ impl Ctx {
         }
     }
 
+    /// A 429 or 503: no check or reconnect before its `Retry-After` has
+    /// passed. Reported once, not once per retry, until a check succeeds.
+    fn slow_down(&self, via: Strategy, code: u16, retry_after: Option<&str>) {
+        let now = js_sys::Date::now();
+        let parse_date = |v: &str| Some(js_sys::Date::parse(v));
+        let wait = retry_after.and_then(|v| retry_after_ms(v, now, parse_date));
+        if let Some(ms) = wait {
+            self.hold_until.set(now + f64::from(ms));
+        }
+        let message = match wait {
+            Some(ms) => format!(
+                "status check failed with HTTP {code}; retrying after {ms} ms as the server asked"
+            ),
+            None => format!("status check failed with HTTP {code}"),
+        };
+        if self.throttled.replace(true) {
+            self.event("hold", via, Some(&message));
+        } else {
+            self.report(ErrorKind::Check, via, &message);
+        }
+    }
+
+    /// Checks until one check gets an answer (CONTRACT semantics 5, as
+    /// sharpened in v2): after a push connection (re)opens, a failed check
+    /// is retried with backoff, one at a time, so a server that pushes only
+    /// changes cannot hide a payment made while the connection was down.
+    pub async fn catch_up(&self) -> Verdict {
+        let mut backoff = Backoff::new(CATCH_UP_BASE_MS, CATCH_UP_CAP_MS);
+        loop {
+            if let Some(v) = self.check(Strategy::Poll, None).await {
+                return v;
+            }
+            let delay = backoff.next_delay(js_sys::Math::random());
+            self.event(
+                "retry",
+                Strategy::Poll,
+                Some(&format!("catch-up check again in {delay} ms")),
+            );
+            sleep_ms(delay).await;
+        }
+    }
+
     /// Reads one push message. A body for another order is ignored quietly
     /// (shared channels carry them); anything else unusable is reported.
-    pub fn read_push(&self, via: Strategy, text: &str) -> Option<Verdict> {
-        match read_answer(200, text, &self.order_no, parse_json) {
-            Ok(v) => {
+    pub fn read_push(&self, via: Strategy, text: &str) -> Option<Pushed> {
+        match read_push_message(text, &self.order_no, parse_json) {
+            Ok(PushMessage::Heartbeat(every)) => Some(Pushed::Heartbeat(every)),
+            Ok(PushMessage::Status(v)) => {
                 self.event("push", via, Some(v.name()));
-                Some(v)
+                Some(Pushed::Status(v))
             }
             Err(BodyError::OtherOrder(other)) => {
                 self.event(
@@ -141,7 +277,7 @@ pub async fn run(ctx: &Ctx) -> Final {
     match ctx.config.strategy {
         Strategy::Interval => interval::run(ctx).await,
         Strategy::Poll => poll::run(ctx).await,
-        Strategy::LongPoll => long_poll::run(ctx).await,
+        Strategy::LongPoll => long_poll::run(ctx, false).await.expect("no fallback"),
         Strategy::Sse => push::run(ctx, Strategy::Sse, sse::connect, false)
             .await
             .expect("no fallback"),
@@ -152,8 +288,11 @@ pub async fn run(ctx: &Ctx) -> Final {
     }
 }
 
-/// WebSocket; if it never opens, SSE; if that never opens, long polling.
-/// Once a push transport has opened, it stays, reconnecting as needed.
+/// The ladder WebSocket → SSE → long polling → polling. A push transport
+/// that never opens, or that opened but then fails to reconnect several
+/// times in a row, gives way to the next rung, and so does long polling
+/// whose checks keep failing. Each rung starts with a check (or an open and
+/// its catch-up check), so no step loses a payment.
 async fn auto(ctx: &Ctx) -> Final {
     if websocket::supported() {
         if let Some(f) = push::run(ctx, Strategy::WebSocket, websocket::connect, true).await {
@@ -167,7 +306,11 @@ async fn auto(ctx: &Ctx) -> Final {
         }
         ctx.event("fallback", Strategy::Sse, Some("long-poll"));
     }
-    long_poll::run(ctx).await
+    if let Some(f) = long_poll::run(ctx, true).await {
+        return f;
+    }
+    ctx.event("fallback", Strategy::LongPoll, Some("poll"));
+    poll::run(ctx).await
 }
 
 /// A timer future; dropping it clears the timer.

@@ -1,8 +1,11 @@
 //! `"poll"`: the next check `intervalMs` after the previous one finished (the
-//! seed's recursive `setTimeout`), so checks never overlap.
+//! seed's recursive `setTimeout`), so checks never overlap; `slowIntervalMs`
+//! once the watch is `slowAfterMs` old. A wake-up (the page came back)
+//! cuts the wait short.
 
 use super::{sleep_ms, Ctx, Final};
 use crate::options::Strategy;
+use futures::{select, FutureExt};
 
 pub async fn run(ctx: &Ctx) -> Final {
     loop {
@@ -14,6 +17,13 @@ pub async fn run(ctx: &Ctx) -> Final {
                 };
             }
         }
-        sleep_ms(ctx.config.interval_ms).await;
+        let gap = sleep_ms(ctx.poll_gap()).fuse();
+        futures::pin_mut!(gap);
+        loop {
+            select! {
+                () = gap => break,
+                () = ctx.wake.wait().fuse() => if ctx.wants_check_now() { break },
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `"sse"`: an `EventSource` on `sseUrl?order_no=…`; every `message` event's
-//! data is a status body. The browser's own reconnect is not used: on any
+//! data is a status body, and a `heartbeat` event's data is
+//! `{"heartbeat_ms": N}` (servers that send none are fine). The browser's own reconnect is not used: on any
 //! error the source is closed and [`super::push`] reopens it with backoff.
 
 use super::push::{Connection, PushEvent};
@@ -20,7 +21,7 @@ pub fn supported() -> bool {
 struct Source {
     source: EventSource,
     _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
 
@@ -29,6 +30,10 @@ impl Drop for Source {
         self.source.set_onopen(None);
         self.source.set_onmessage(None);
         self.source.set_onerror(None);
+        let _ = self.source.remove_event_listener_with_callback(
+            "heartbeat",
+            self.on_message.as_ref().unchecked_ref(),
+        );
         self.source.close();
     }
 }
@@ -58,13 +63,16 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     });
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // A heartbeat's data is read like any message: it says it is one.
+    let _ =
+        source.add_event_listener_with_callback("heartbeat", on_message.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(Connection::new(
         rx,
         Source {
             source,
             _on_open: on_open,
-            _on_message: on_message,
+            on_message,
             _on_error: on_error,
         },
     ))

@@ -87,9 +87,12 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
         _on_message: on_message,
         _on_close: on_close,
     };
-    // The subscribe frame, `{"order_no":"<no>"}` (CONTRACT §2).
+    // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
+    // §2; `heartbeat` asks for application heartbeat frames, and servers
+    // that do not know it ignore it).
     let mut hello = serde_json::Map::new();
     hello.insert("order_no".to_owned(), ctx.order_no.clone().into());
+    hello.insert("heartbeat".to_owned(), true.into());
     owner.send(crate::display::json(&hello.into()));
     Ok(Connection::new(rx, owner))
 }

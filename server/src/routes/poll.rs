@@ -93,7 +93,7 @@ async fn answer(state: &AppState, raw: String) -> Response {
             tokio::time::sleep(Duration::from_millis(behavior.delay_ms)).await;
         }
         if let Some(kind) = hooks.take_failure(&order_no) {
-            return injected_failure(kind);
+            return injected_failure(kind, &behavior.retry_after);
         }
         if behavior.ignore_wait {
             wait = 0.0;
@@ -121,8 +121,19 @@ async fn answer(state: &AppState, raw: String) -> Response {
     Json(snapshot.body()).into_response()
 }
 
-fn injected_failure(kind: FailKind) -> Response {
+fn injected_failure(kind: FailKind, retry_after: &str) -> Response {
+    let busy = |code: StatusCode| {
+        let mut res = (code, Json(json!({ "error": "injected failure" }))).into_response();
+        if let Ok(v) = HeaderValue::from_str(retry_after) {
+            if !retry_after.is_empty() {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        res
+    };
     match kind {
+        FailKind::TooMany => busy(StatusCode::TOO_MANY_REQUESTS),
+        FailKind::Unavailable => busy(StatusCode::SERVICE_UNAVAILABLE),
         FailKind::ServerError => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({ "error": "injected failure" })),
@@ -151,7 +162,7 @@ async fn dropped(control: Option<&mut tokio::sync::broadcast::Receiver<Control>>
     loop {
         match control.recv().await {
             Ok(Control::Drop) => return,
-            Ok(Control::Push(_)) | Err(RecvError::Lagged(_)) => {}
+            Ok(Control::Push(_) | Control::Blackhole) | Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return std::future::pending().await,
         }
     }

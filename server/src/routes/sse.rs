@@ -6,17 +6,22 @@
 //!   `Last-Event-ID` equals the current version (an `EventSource` reconnect
 //!   that already saw it); then nothing is sent until the next change.
 //! * Every change is pushed as it happens (`watch` channel, no polling).
-//! * A `:heartbeat` comment goes out after `--heartbeat-ms` of silence, so
-//!   proxies and the client see a live connection.
+//! * A heartbeat goes out after `--heartbeat-ms` of silence: one block with
+//!   a `: heartbeat` comment (for proxies and older clients) and an
+//!   `event: heartbeat` whose data is `{"heartbeat_ms":N}`. Browsers hide
+//!   comments from scripts but deliver named events, so the client can tell
+//!   a live connection from a silently dead one; an `EventSource` that only
+//!   listens for `message` events never sees it.
 //! * After a final status (paid/closed/expired) the stream stays open and
 //!   idle but for heartbeats; the client is expected to close it. It ends
 //!   when the client goes away or the server shuts down.
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
@@ -63,19 +68,22 @@ pub async fn stream(
         gauge = Some(hooks.gauge(&order_no, GaugeKind::SseOpen));
     }
 
+    let behavior = state
+        .hooks
+        .as_ref()
+        .map(|h| h.behavior(&order_no))
+        .unwrap_or_default();
     let current = rx.borrow().version.to_string();
     let skip_initial = last_event_id.as_deref().map(str::trim) == Some(current.as_str());
     let events = events(EventState {
         rx,
-        initial: !skip_initial,
+        initial: !skip_initial && !behavior.changes_only,
+        heartbeat: (!behavior.no_heartbeat).then_some(state.config.heartbeat),
         control,
         shutdown: state.shutdown.clone(),
         _gauge: gauge,
     });
-    let keep_alive = KeepAlive::new()
-        .interval(state.config.heartbeat)
-        .text("heartbeat");
-    let mut res = Sse::new(events).keep_alive(keep_alive).into_response();
+    let mut res = Sse::new(events).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
@@ -87,6 +95,8 @@ struct EventState {
     rx: watch::Receiver<Snapshot>,
     /// Send the current status before waiting for changes.
     initial: bool,
+    /// Gap of silence after which a heartbeat goes out; `None`: never.
+    heartbeat: Option<Duration>,
     /// Test-hook control (drop / push), `None` without `--test-hooks`.
     control: Option<broadcast::Receiver<Control>>,
     shutdown: watch::Receiver<bool>,
@@ -100,6 +110,20 @@ fn status_event(s: &Snapshot) -> Event {
         .data(s.body().to_string())
 }
 
+fn heartbeat_event(every: Duration) -> Event {
+    Event::default()
+        .comment("heartbeat")
+        .event("heartbeat")
+        .data(heartbeat_body(every).to_string())
+}
+
+/// The data of an application heartbeat (SSE `event: heartbeat`, WebSocket
+/// text frame): `{"heartbeat_ms":N}`, so a client can size its liveness
+/// deadline from the server's own interval.
+pub(crate) fn heartbeat_body(every: Duration) -> serde_json::Value {
+    serde_json::json!({ "heartbeat_ms": every.as_millis() as u64 })
+}
+
 /// The event stream. It ends (and the response body with it) on a test-hook
 /// drop, on server shutdown, or when the order disappears.
 fn events(state: EventState) -> impl Stream<Item = Result<Event, Infallible>> {
@@ -108,6 +132,12 @@ fn events(state: EventState) -> impl Stream<Item = Result<Event, Infallible>> {
             let event = status_event(&st.rx.borrow_and_update());
             return Some((Ok(event), st));
         }
+        let silence = async {
+            match st.heartbeat {
+                Some(every) => tokio::time::sleep(every).await,
+                None => std::future::pending().await,
+            }
+        };
         let event = tokio::select! {
             changed = st.rx.changed() => {
                 changed.ok()?;
@@ -115,8 +145,14 @@ fn events(state: EventState) -> impl Stream<Item = Result<Event, Infallible>> {
             }
             msg = recv_control(&mut st.control) => match msg {
                 Some(Control::Push(text)) => Event::default().data(text),
+                Some(Control::Blackhole) => {
+                    // Silent but open until the client or the server ends it.
+                    wait_shutdown(&mut st.shutdown).await;
+                    return None;
+                }
                 Some(Control::Drop) | None => return None,
             },
+            () = silence => heartbeat_event(st.heartbeat.unwrap_or_default()),
             _ = wait_shutdown(&mut st.shutdown) => return None,
         };
         Some((Ok(event), st))

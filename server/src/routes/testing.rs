@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{no}/stats", get(stats))
         .route("/orders/{no}/behavior", post(behavior))
         .route("/orders/{no}/drop", post(drop_streams))
+        .route("/orders/{no}/blackhole", post(blackhole))
         .route("/orders/{no}/push", post(push))
         .route("/orders/{no}/expire", post(expire))
 }
@@ -34,7 +35,8 @@ async fn stats(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response 
 }
 
 /// `POST /_test/orders/{no}/behavior` with
-/// `{"delay_ms","ignore_wait","fail_next","fail_kind","refuse_push"}` (all
+/// `{"delay_ms","ignore_wait","fail_next","fail_kind","refuse_push",
+/// "retry_after","changes_only","no_heartbeat"}` (all
 /// optional; each given field replaces its setting) → `{}`.
 async fn behavior(
     State(state): State<AppState>,
@@ -56,6 +58,14 @@ async fn behavior(
 async fn drop_streams(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
     let n = hooks(&state).control(&no, Control::Drop);
     Json(json!({ "dropped": n })).into_response()
+}
+
+/// `POST /_test/orders/{no}/blackhole` → `{"silenced": n}`: every open SSE
+/// stream and WebSocket of the order goes silent (no status, heartbeat or
+/// ping) but stays open, like a half-open TCP connection.
+async fn blackhole(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
+    let n = hooks(&state).control(&no, Control::Blackhole);
+    Json(json!({ "silenced": n })).into_response()
 }
 
 /// `POST /_test/orders/{no}/push` with a raw text body → `{"sent": n}`:

@@ -9,6 +9,10 @@
 //! * a frame that is not such JSON → `{"error":"bad request"}`, socket stays;
 //! * a WebSocket Ping every `--heartbeat-ms`; client pings are answered
 //!   (the WebSocket layer sends the Pong);
+//! * a subscribe frame with `"heartbeat": true` also asks for an
+//!   application heartbeat: the text frame `{"heartbeat_ms":N}` every
+//!   `--heartbeat-ms`, which scripts can see (browsers hide pings). Older
+//!   clients that never ask get none;
 //! * when the client closes, or the socket breaks, every subscription task
 //!   of the socket is aborted; on server shutdown the server sends Close 1001.
 //!
@@ -37,6 +41,9 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
 #[derive(Deserialize)]
 struct Subscribe {
     order_no: String,
+    /// Ask for application heartbeat frames on this socket.
+    #[serde(default)]
+    heartbeat: bool,
 }
 
 /// What subscription tasks ask the socket task to do.
@@ -46,6 +53,8 @@ enum Out {
     Refuse(String),
     /// Test-hook drop: close the connection abruptly (no close frame).
     Drop,
+    /// Test-hook blackhole: send nothing more, keep the connection open.
+    Blackhole,
 }
 
 async fn serve_socket(state: AppState, mut socket: WebSocket) {
@@ -56,6 +65,10 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
     let mut heartbeat = tokio::time::interval(state.config.heartbeat);
     heartbeat.reset(); // first tick one interval from now, not at once
     let mut shutdown = state.shutdown.clone();
+    // Whether a subscription asked for heartbeat frames, and whether a test
+    // hook has made this socket go silent.
+    let mut app_heartbeat = false;
+    let mut silent = false;
 
     loop {
         tokio::select! {
@@ -81,11 +94,16 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                     Message::Close(_) => break,
                 };
                 let reply = match serde_json::from_str::<Subscribe>(&text) {
-                    Ok(Subscribe { order_no }) if !order_no.is_empty() => {
+                    Ok(Subscribe { order_no, heartbeat }) if !order_no.is_empty() => {
+                        let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
+                        app_heartbeat |= heartbeat && !muted;
                         subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no)
                     }
                     _ => Some(json!({"error": "bad request"})),
                 };
+                if silent {
+                    continue;
+                }
                 if let Some(reply) = reply {
                     if send_json(&mut socket, reply).await.is_err() {
                         break;
@@ -93,6 +111,8 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                 }
             }
             Some(out) = out_rx.recv() => match out {
+                _ if silent => {}
+                Out::Blackhole => silent = true,
                 Out::Text(text) => {
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         break;
@@ -110,8 +130,12 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                 }
                 Out::Drop => break,
             },
-            _ = heartbeat.tick() => {
+            _ = heartbeat.tick(), if !silent => {
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break;
+                }
+                let beat = super::sse::heartbeat_body(state.config.heartbeat);
+                if app_heartbeat && send_json(&mut socket, beat).await.is_err() {
                     break;
                 }
             }
@@ -163,11 +187,15 @@ fn subscribe(
         .hooks
         .as_ref()
         .map(|h| h.gauge(&order_no, GaugeKind::WsOpen));
+    let changes_only = state
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.behavior(&order_no).changes_only);
     let out = out.clone();
     let handle = tasks.spawn(async move {
         let _gauge = gauge;
         let first = rx.borrow_and_update().body().to_string();
-        if out.send(Out::Text(first)).await.is_err() {
+        if !changes_only && out.send(Out::Text(first)).await.is_err() {
             return;
         }
         loop {
@@ -181,6 +209,7 @@ fn subscribe(
                 ctl = recv_control(&mut control) => match ctl {
                     Some(Control::Push(text)) => Out::Text(text),
                     Some(Control::Drop) => Out::Drop,
+                    Some(Control::Blackhole) => Out::Blackhole,
                     None => return,
                 },
             };

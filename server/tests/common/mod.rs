@@ -234,6 +234,9 @@ pub struct SseBlock {
     pub id: Option<String>,
     pub data: Option<String>,
     pub comments: Vec<String>,
+    /// The data of an `event: heartbeat` block (kept out of `data`, so a
+    /// heartbeat reads like the comment it also carries).
+    pub heartbeat: Option<String>,
 }
 
 impl SseBlock {
@@ -267,6 +270,8 @@ impl SseReader {
                         block.comments.push(c.to_string());
                     } else if let Some(v) = line.strip_prefix("id:") {
                         block.id = Some(v.trim_start().to_string());
+                    } else if line == "event: heartbeat" {
+                        block.heartbeat = Some(String::new());
                     } else if let Some(v) = line.strip_prefix("data:") {
                         let v = v.strip_prefix(' ').unwrap_or(v);
                         match &mut block.data {
@@ -277,6 +282,9 @@ impl SseReader {
                             None => block.data = Some(v.to_string()),
                         }
                     }
+                }
+                if block.heartbeat.is_some() {
+                    block.heartbeat = block.data.take();
                 }
                 return Some(block);
             }
