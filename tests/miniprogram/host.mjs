@@ -119,6 +119,7 @@ export class Host {
 
   #timer(kind, fn, ms, args) {
     const id = this.nextTimer++;
+    if (this.disposed) return id; // the mini-program is gone: nothing runs any more
     const run = () => {
       if (kind === "timeout") this.timers.delete(id);
       fn(...args);
@@ -210,6 +211,7 @@ export class Host {
   }
 
   #request(opts) {
+    if (this.disposed) return { abort() {}, onHeadersReceived() {}, offHeadersReceived() {} };
     const reqs = this.requests;
     reqs.made += 1;
     const listeners = { headers: [], chunk: [] };
@@ -318,6 +320,7 @@ export class Host {
   }
 
   #connectSocket(opts) {
+    if (this.disposed) return { onOpen() {}, onMessage() {}, onClose() {}, onError() {}, send() {}, close() {} };
     const socks = this.sockets;
     const listeners = { open: [], message: [], close: [], error: [] };
     const emit = (kind, arg) => setImmediate(() => listeners[kind].slice().forEach((fn) => fn(arg)));
@@ -473,8 +476,10 @@ export class Host {
     };
   }
 
-  /** Ends everything still running (after a failed test). */
+  /** Closes every page, then ends whatever is still running, for good. */
   dispose() {
+    while (this.pages.length) this.closePage();
+    this.disposed = true;
     for (const entry of [...this.requests.running, ...this.requests.queued]) entry.finish(false, { errMsg: "request:fail abort" });
     for (const entry of [...this.sockets.live]) entry.cut("host disposed");
     for (const id of [...this.timers.keys()]) this.#clearTimer(id);

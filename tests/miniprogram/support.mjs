@@ -66,19 +66,21 @@ export function quiet(s) {
 
 /**
  * A host with the example mini-program launched and its pay page open.
- * `limits` go to the Host; `query` to the page.
+ * `limits` go to the Host, `query` to the page, `configure` to paywatch
+ * before the page opens.
  */
-export async function openPayPage(query, limits, { waitForOrder = true } = {}) {
+export async function openPayPage(query, limits, { waitForOrder = true, configure } = {}) {
   const dir = buildProject(SERVER);
   const host = new Host(dir, limits);
   const app = host.launch();
+  /** The paywatch module as the mini-program's code sees it. */
+  const paywatch = () => host.require(join(dir, "miniprogram_npm", "paywatch", "index.js"));
+  if (configure) paywatch().configure(configure); // after app.js's own configure
   const page = host.openPage("pages/pay/pay", query);
   const no = waitForOrder ? await waitFor("the example page to create its order", () => page.data.orderNo) : null;
   const dispose = () => {
     host.dispose();
     removeProject(dir);
   };
-  /** The paywatch module as the mini-program's code sees it. */
-  const paywatch = () => host.require(join(dir, "miniprogram_npm", "paywatch", "index.js"));
   return { host, app, page, no, dispose, paywatch };
 }
