@@ -70,9 +70,10 @@ console.log("| strategy | median | p90 | max | requests for an order paid after 
 console.log("|---|---:|---:|---:|---|");
 STRATEGIES.forEach((s, i) => {
   const c = counts[i];
-  const parts = [`${c.checks} checks`];
-  if (c.sse) parts.push(`${c.sse} SSE streams`);
-  if (c.ws) parts.push(`${c.ws} WebSocket connects`);
+  const many = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
+  const parts = [many(c.checks, "check")];
+  if (c.sse) parts.push(many(c.sse, "SSE stream"));
+  if (c.ws) parts.push(many(c.ws, "WebSocket connect"));
   const total = c.checks + c.sse + c.ws;
   console.log(`| ${s} | ${ms(lat[s].median)} | ${ms(lat[s].p90)} | ${ms(lat[s].max)} | ${total} (${parts.join(", ")}) |`);
 });

@@ -16,6 +16,9 @@ const CONVERSION = [
   { hook: "PinganAna.fire", value: 5357 },
 ];
 
+/** A test that hangs (a promise that never settles) fails instead. */
+const LIMIT = { timeout: 30000 };
+
 /** Polling so slow that any check soon after onShow is onShow's. */
 const SLOW = { intervalMs: 60000, slowIntervalMs: 60000 };
 
@@ -52,7 +55,7 @@ test("the simulated host is a mini-program, not a browser", () => {
 
 describe("every strategy, in a host with a streaming wx.request", { concurrency: true }, () => {
   for (const strategy of STRATEGIES) {
-    test(`${strategy}: paid seen, analytics once, nothing left, within the host's limits`, async () => {
+    test(`${strategy}: paid seen, analytics once, nothing left, within the host's limits`, LIMIT, async () => {
       const t = await openPayPage({ strategy });
       try {
         await underWay(t, strategy);
@@ -73,7 +76,7 @@ describe("every strategy, in a host with a streaming wx.request", { concurrency:
       }
     });
 
-    test(`${strategy}: onUnload leaves no request, socket or timer`, async () => {
+    test(`${strategy}: onUnload leaves no request, socket or timer`, LIMIT, async () => {
       const t = await openPayPage({ strategy });
       try {
         await underWay(t, strategy);
@@ -90,7 +93,7 @@ describe("every strategy, in a host with a streaming wx.request", { concurrency:
       }
     });
 
-    test(`${strategy}: onShow checks at once`, async () => {
+    test(`${strategy}: onShow checks at once`, LIMIT, async () => {
       // With a 60 s polling interval nothing but onShow makes a check in the
       // next few seconds: the push transports checked once when they opened,
       // and a long-poll is held for 25 s.
@@ -110,7 +113,7 @@ describe("every strategy, in a host with a streaming wx.request", { concurrency:
       }
     });
 
-    test(`${strategy}: paid while in the background, seen once the page shows again`, async () => {
+    test(`${strategy}: paid while in the background, seen once the page shows again`, LIMIT, async () => {
       const t = await openPayPage({ strategy }, { backgroundCutMs: 300 }, { configure: SLOW });
       try {
         await underWay(t, strategy);
@@ -129,7 +132,7 @@ describe("every strategy, in a host with a streaming wx.request", { concurrency:
   }
 
   for (const strategy of ["long-poll", ...PUSH]) {
-    test(`${strategy}: a dropped connection is recovered and the payment made meanwhile seen once`, async () => {
+    test(`${strategy}: a dropped connection is recovered and the payment made meanwhile seen once`, LIMIT, async () => {
       const t = await openPayPage({ strategy });
       try {
         await underWay(t, strategy);
@@ -150,7 +153,7 @@ describe("every strategy, in a host with a streaming wx.request", { concurrency:
 });
 
 describe("host limits and older base libraries", { concurrency: true }, () => {
-  test("sse: a stream the host ends at its request cap (60 s, here 1 s) reopens, nothing missed", async () => {
+  test("sse: a stream the host ends at its request cap (60 s, here 1 s) reopens, nothing missed", LIMIT, async () => {
     const t = await openPayPage({ strategy: "sse" }, { requestCapMs: 1000 });
     try {
       await underWay(t, "sse");
@@ -163,7 +166,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test("auto without a socket (the host refuses it): SSE next", async () => {
+  test("auto without a socket (the host refuses it): SSE next", LIMIT, async () => {
     const t = await openPayPage({ strategy: "auto" }, { maxSockets: 0 });
     try {
       await waitFor("auto to reach SSE", async () => (await server.stats(t.no)).sse_open >= 1);
@@ -175,7 +178,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test("auto without a socket on a base library without enableChunked: skips SSE, long-polls", async () => {
+  test("auto without a socket on a base library without enableChunked: skips SSE, long-polls", LIMIT, async () => {
     const t = await openPayPage({ strategy: "auto" }, { maxSockets: 0, chunked: false });
     try {
       await waitFor("auto to reach long-poll", async () => (await server.stats(t.no)).long_poll_waiting >= 1);
@@ -188,7 +191,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test('"sse" on a base library without enableChunked fails early and says why', async () => {
+  test('"sse" on a base library without enableChunked fails early and says why', LIMIT, async () => {
     const t = await openPayPage({ strategy: "sse" }, { chunked: false });
     try {
       await waitFor("the page to show the error", () => t.page.data.status === "error");
@@ -200,7 +203,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test("URLs must be absolute: a clear error, no request", async () => {
+  test("URLs must be absolute: a clear error, no request", LIMIT, async () => {
     const t = await openPayPage({ strategy: "poll" });
     try {
       const pw = t.paywatch();
@@ -219,7 +222,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test("a page unloaded before its order exists starts no watch", async () => {
+  test("a page unloaded before its order exists starts no watch", LIMIT, async () => {
     const t = await openPayPage({ strategy: "websocket" }, undefined, { waitForOrder: false });
     try {
       t.host.closePage(); // the POST /orders is still on its way
@@ -234,7 +237,7 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
     }
   });
 
-  test("the WebSocket adapter is standard: send while CONNECTING throws, the host sees no frame", async () => {
+  test("the WebSocket adapter is standard: send while CONNECTING throws, the host sees no frame", LIMIT, async () => {
     const t = await openPayPage({ strategy: "poll" });
     try {
       const pkg = join(t.host.project, "miniprogram_npm", "paywatch");
