@@ -72,4 +72,7 @@ step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
 
+step "mini-program: the example page in a simulated WeChat host (node --test)"
+node --test tests/miniprogram/miniprogram.test.mjs
+
 step "all tests passed"
