@@ -496,10 +496,12 @@ async function main() {
   installTarball(plainDir, tarball);
   installTarball(appDir, tarball);
 
-  await test("package: the tarball holds exactly the entries, their types, the wasm, README, changelog and licenses", async () => {
+  await test("package: the tarball holds exactly the entries, their types, the wasm, the mini-program build, README, changelog and licenses", async () => {
     const intended = [
-      "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js", "package.json",
-      "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
+      "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js",
+      "miniprogram.d.ts", ...["event-source.js", "events.js", "host.js", "index.js", "miniprogram.js", "package.json",
+        "page.js", "paywatch.js", "paywatch_bg.wasm.br", "request.js", "socket.js", "text.js"].map((f) => `miniprogram_dist/${f}`),
+      "package.json", "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
     ];
     assertEqual([...files].sort(), intended, "files in the tarball");
     const pkg = JSON.parse(readFileSync(join(appDir, "node_modules", "paywatch", "package.json"), "utf8"));
