@@ -1,0 +1,123 @@
+//! Web Locks (`navigator.locks.request`) as an owned handle: a [`Lock`] is
+//! held until it is dropped, and a request still waiting is withdrawn when
+//! its future is dropped. Called through `Reflect`, so no unstable web-sys
+//! API is needed.
+
+use crate::hooks::{get, set};
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortController;
+
+/// How to ask for a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Wait in line until the holder lets go.
+    Wait,
+    /// Only if nobody holds it now (`ifAvailable`).
+    IfFree,
+    /// Take it from the holder (`steal`): for a holder that is frozen.
+    Steal,
+}
+
+/// `navigator.locks`, where the browser has Web Locks (a secure context).
+pub fn manager() -> Option<JsValue> {
+    let locks = get(&get(&js_sys::global(), "navigator"), "locks");
+    get(&locks, "request").is_function().then_some(locks)
+}
+
+/// A held lock. Dropping it releases it.
+pub struct Lock {
+    /// Resolves the promise the lock callback returned: the lock goes.
+    release: Function,
+    /// Settles when the lock is gone: released, or stolen by another tab.
+    ended: JsFuture,
+    _granted: Closure<dyn FnMut(JsValue) -> Promise>,
+}
+
+impl Lock {
+    /// Waits until another tab steals the lock (the request rejects).
+    pub async fn stolen(&mut self) {
+        let _ = (&mut self.ended).await;
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// Withdraws a request still in line when dropped.
+struct Withdraw(Option<AbortController>);
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.abort();
+        }
+    }
+}
+
+/// Requests the exclusive lock `name`. `Ok(None)`: [`Ask::IfFree`] and
+/// another tab holds it. `Err`: the request failed (the browser refused it).
+pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Lock>, JsValue> {
+    let mut release = None;
+    let hold = Promise::new(&mut |resolve, _| release = Some(resolve));
+    let release = release.expect("the Promise executor runs at once");
+    let (tx, rx) = oneshot::channel::<bool>();
+    let mut tx = Some(tx);
+    let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
+        let got = !lock.is_null();
+        if let Some(tx) = tx.take() {
+            let _ = tx.send(got);
+        }
+        if got {
+            hold.clone()
+        } else {
+            Promise::resolve(&JsValue::UNDEFINED)
+        }
+    });
+    let options = Object::new();
+    // `signal` may not be combined with `ifAvailable` or `steal`.
+    let withdraw = match ask {
+        Ask::Wait => {
+            let c = AbortController::new()?;
+            set(&options, "signal", &c.signal());
+            Withdraw(Some(c))
+        }
+        Ask::IfFree => {
+            set(&options, "ifAvailable", &true.into());
+            Withdraw(None)
+        }
+        Ask::Steal => {
+            set(&options, "steal", &true.into());
+            Withdraw(None)
+        }
+    };
+    let request: Function = get(locks, "request").dyn_into()?;
+    let pending = Reflect::apply(
+        &request,
+        locks,
+        &js_sys::Array::of3(&name.into(), &options, granted.as_ref()),
+    )?;
+    let mut ended = JsFuture::from(Promise::from(pending));
+    match select(rx, &mut ended).await {
+        Either::Left((Ok(true), _)) => {
+            // Aborting a granted request does nothing: `withdraw` may go.
+            drop(withdraw);
+            Ok(Some(Lock {
+                release,
+                ended,
+                _granted: granted,
+            }))
+        }
+        Either::Left((Ok(false), _)) => Ok(None),
+        Either::Left((Err(_), _)) => Err("the lock callback was never called".into()),
+        Either::Right((Err(e), _)) => Err(e),
+        Either::Right((Ok(_), _)) => Err("the lock request ended before it was granted".into()),
+    }
+}
