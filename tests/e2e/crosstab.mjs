@@ -9,11 +9,13 @@
 //   once, and sees a later payment;
 // - the server pushes "paid" to two tabs at the same moment: analytics once,
 //   RUNS times (default 50);
+// - the same without Web Locks (the last-writer-wins fallback), RUNS / 2 times;
 // - crossTab: false: every tab on its own, analytics per tab;
 // - localStorage throws: a tab still watches, renders and fires once.
 //
 // Needs pkg/ (bash scripts/build-pkg.sh) and target/debug/paywatch-server.
-// Env: PAYWATCH_SERVER_BIN, PAYWATCH_PKG, CHROMIUM, RUNS.
+// Env: PAYWATCH_SERVER_BIN, PAYWATCH_PKG, CHROMIUM, RUNS, ONLY (run the
+// tests whose name contains it).
 // The last line is `crosstab: N passed, M failed`; exits non-zero on failure.
 import { launchChromium } from "./chromium.mjs";
 import {
@@ -36,12 +38,14 @@ import {
 } from "./tabs.mjs";
 
 const RUNS = Number(process.env.RUNS || 50);
+const ONLY = process.env.ONLY || "";
 const started = performance.now();
 let passed = 0;
 let failed = 0;
 const cleanups = [];
 
 async function test(name, fn, timeoutMs = 60_000) {
+  if (ONLY && !name.includes(ONLY)) return;
   const t = performance.now();
   let timer;
   try {
@@ -191,12 +195,12 @@ async function leaderHangs(server, browser) {
   });
 }
 
-async function simultaneous(server, browser, runs) {
+async function simultaneous(server, browser, runs, options = {}) {
   await withContext(browser, async (context) => {
     const pages = [await newTab(context), await newTab(context)];
     const twice = [];
     for (let i = 0; i < runs; i++) {
-      const r = await simultaneousPush(server, context, pages);
+      const r = await simultaneousPush(server, context, pages, options);
       assertEqual(r.outcomes.map((o) => o.status), ["paid", "paid"], `run ${i}: outcomes`);
       assertEqual(r.calls.map((c) => c.status), [[3], [3]], `run ${i}: onStatus calls`);
       if (r.fired !== 1) twice.push(`run ${i} (${r.no}): ${r.fired} analytics calls`);
@@ -250,6 +254,7 @@ async function main() {
   await test("the leader tab closes: the follower takes over and sees a later payment", () => leaderCloses(server, browser));
   await test("the leader tab hangs: the follower takes over within 5 s, one conversion", () => leaderHangs(server, browser));
   await test(`server pushes "paid" to two tabs at once: analytics once, ${RUNS} runs`, () => simultaneous(server, browser, RUNS), 60_000 + RUNS * 3000);
+  await test(`without Web Locks: "paid" pushed to two tabs at once, analytics once, ${Math.ceil(RUNS / 2)} runs`, () => simultaneous(server, browser, Math.ceil(RUNS / 2), { nolocks: "1" }), 60_000 + RUNS * 3000);
   await test("crossTab: false: every tab watches and fires on its own", () => crossTabOff(server, browser));
   await test("localStorage throws: the tab still watches and fires once", () => storageThrows(server, browser));
 }
