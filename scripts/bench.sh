@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: detection latency and request counts per strategy, against a
+# `make bench`: detection latency and request counts per strategy, and the
+# cross-tab figures (scripts/bench-crosstab.mjs), against a
 # release build of the reference server on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,3 +8,6 @@ cd "$(dirname "$0")/.."
 source scripts/server.sh
 PAYWATCH_SERVER_BIN=target/release/paywatch-server start_server --test-hooks
 node scripts/bench.mjs "$PAYWATCH_SERVER" "${ORDERS:-20}" "${PAID_AFTER_SEC:-30}"
+# Across tabs: double fires under a simultaneous push, requests per minute of
+# N tabs on one order, leader hand-over (its own server, on a free port).
+PAYWATCH_SERVER_BIN=target/release/paywatch-server node scripts/bench-crosstab.mjs
