@@ -13,8 +13,8 @@
 //! own token into the marker, waits [`VERIFY_MS`] and fires only if the
 //! token it reads back is still its own: the last writer wins. This holds as
 //! long as `localStorage` reaches the other tabs within that wait, which it
-//! does within a millisecond or two in Chromium and Firefox; a browser under
-//! heavy load could let both tabs fire.
+//! usually does within a millisecond or two; on a loaded machine it can take
+//! longer and both tabs fire (measured by `scripts/bench-crosstab.mjs`).
 //!
 //! Where `localStorage` is unavailable or throws, the marker is skipped:
 //! tabs claiming at the same time still fire once (the lock), but a reload

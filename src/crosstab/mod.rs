@@ -55,20 +55,31 @@ mod browser {
             return (transport::run(ctx).await, Source::Server);
         };
         let locks = lock::manager().filter(|_| ctx.config.share_watch);
-        let (verdict, source) = match locks {
+        match locks {
             Some(locks) => lead_or_follow(ctx, &locks, &channel, &mut heard).await,
-            None => select! {
-                f = transport::run(ctx).fuse() => (f, Source::Server),
-                f = told(&mut heard).fuse() => (f, Source::Tab),
-            },
-        };
-        if source == Source::Server {
-            channel.post(&Message::Final {
-                verdict: verdict.verdict,
-                via: verdict.via,
-            });
+            None => alone(ctx, &channel, &mut heard).await,
         }
-        (verdict, source)
+    }
+
+    /// This tab's own transport, until it or another tab sees a final status.
+    async fn alone(
+        ctx: &Ctx,
+        channel: &Channel,
+        heard: &mut UnboundedReceiver<Message>,
+    ) -> (Final, Source) {
+        select! {
+            f = transport::run(ctx).fuse() => (tell(channel, f), Source::Server),
+            f = told(heard).fuse() => (f, Source::Tab),
+        }
+    }
+
+    /// Tells the other tabs what this tab's transport saw.
+    fn tell(channel: &Channel, f: Final) -> Final {
+        channel.post(&Message::Final {
+            verdict: f.verdict,
+            via: f.via,
+        });
+        f
     }
 
     /// What a follower heard while waiting for the lead.
@@ -106,12 +117,7 @@ mod browser {
             let mut lock = match acquired {
                 Ok(Some(lock)) => lock,
                 // The browser refused: watch alone, still listening.
-                _ => {
-                    return select! {
-                        f = transport::run(ctx).fuse() => (f, Source::Server),
-                        f = told(heard).fuse() => (f, Source::Tab),
-                    }
-                }
+                _ => return alone(ctx, channel, heard).await,
             };
             ask = Ask::Wait;
             ctx.event("lead", ctx.config.strategy, None);
@@ -123,7 +129,9 @@ mod browser {
                 transport::run(ctx).await
             };
             select! {
-                f = watch.fuse() => return (f, Source::Server),
+                // Told while the lock is still held: a follower that gets
+                // it next has heard the outcome first.
+                f = watch.fuse() => return (tell(channel, f), Source::Server),
                 () = beat(channel).fuse() => {}
                 f = told(heard).fuse() => return (f, Source::Tab),
                 () = lock.stolen().fuse() => {

@@ -28,7 +28,7 @@ pub const CLAIM_HOLD_MS: u32 = 1000;
 /// Without Web Locks: how long a tab waits after writing its marker before it
 /// reads it back. The last writer wins; only the tab that reads its own token
 /// fires.
-pub const VERIFY_MS: u32 = 50;
+pub const VERIFY_MS: u32 = 100;
 /// Default lifetime of a paid marker (`paidMarkerMs`): 24 hours.
 pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
 
