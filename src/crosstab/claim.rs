@@ -96,11 +96,14 @@ async fn last_writer_wins(storage: Option<&Storage>, order_no: &str, marker_ms: 
 
 /// Removes expired paid markers, so they do not pile up.
 fn sweep(storage: &Storage, now: f64) {
-    let n = storage.length().unwrap_or(0);
-    let stale: Vec<String> = (0..n)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .filter(|k| is_stale_marker(k, read(storage, k).as_deref(), now))
-        .collect();
+    let mut stale = Vec::new();
+    for i in 0..storage.length().unwrap_or(0) {
+        if let Ok(Some(k)) = storage.key(i) {
+            if is_stale_marker(&k, read(storage, &k).as_deref(), now) {
+                stale.push(k);
+            }
+        }
+    }
     for k in stale {
         let _ = storage.remove_item(&k);
     }

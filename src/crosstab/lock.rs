@@ -4,9 +4,7 @@
 //! API is needed.
 
 use crate::hooks::{get, set};
-use futures::channel::oneshot;
-use futures::future::{select, Either};
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -65,20 +63,16 @@ impl Drop for Withdraw {
 /// Requests the exclusive lock `name`. `Ok(None)`: [`Ask::IfFree`] and
 /// another tab holds it. `Err`: the request failed (the browser refused it).
 pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Lock>, JsValue> {
-    let mut release = None;
-    let hold = Promise::new(&mut |resolve, _| release = Some(resolve));
-    let release = release.expect("the Promise executor runs at once");
-    let (tx, rx) = oneshot::channel::<bool>();
-    let mut tx = Some(tx);
-    let granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
-        let got = !lock.is_null();
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(got);
-        }
-        if got {
-            hold.clone()
-        } else {
+    let (hold, release) = promise();
+    // The lock callback resolves `granted` with the lock (null: not free)
+    // and returns `hold`, which keeps the lock until `release` is called.
+    let (granted, grant) = promise();
+    let on_granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
+        let _ = grant.call1(&JsValue::UNDEFINED, &lock);
+        if lock.is_null() {
             Promise::resolve(&JsValue::UNDEFINED)
+        } else {
+            hold.clone()
         }
     });
     let options = Object::new();
@@ -99,25 +93,29 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
         }
     };
     let request: Function = get(locks, "request").dyn_into()?;
-    let pending = Reflect::apply(
+    let pending: Promise = Reflect::apply(
         &request,
         locks,
-        &js_sys::Array::of3(&name.into(), &options, granted.as_ref()),
-    )?;
-    let mut ended = JsFuture::from(Promise::from(pending));
-    match select(rx, &mut ended).await {
-        Either::Left((Ok(true), _)) => {
-            // Aborting a granted request does nothing: `withdraw` may go.
-            drop(withdraw);
-            Ok(Some(Lock {
-                release,
-                ended,
-                _granted: granted,
-            }))
-        }
-        Either::Left((Ok(false), _)) => Ok(None),
-        Either::Left((Err(_), _)) => Err("the lock callback was never called".into()),
-        Either::Right((Err(e), _)) => Err(e),
-        Either::Right((Ok(_), _)) => Err("the lock request ended before it was granted".into()),
+        &Array::of3(&name.into(), &options, on_granted.as_ref()),
+    )?
+    .unchecked_into();
+    // The request rejects before the callback runs if it fails or is withdrawn.
+    let lock = JsFuture::from(Promise::race(&Array::of2(&granted, &pending))).await?;
+    if lock.is_null() {
+        return Ok(None);
     }
+    // Aborting a granted request does nothing: `withdraw` may go.
+    drop(withdraw);
+    Ok(Some(Lock {
+        release,
+        ended: JsFuture::from(pending),
+        _granted: on_granted,
+    }))
+}
+
+/// A new promise and the function that resolves it.
+fn promise() -> (Promise, Function) {
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    (promise, resolve.expect("the Promise executor runs at once"))
 }

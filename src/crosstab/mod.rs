@@ -37,90 +37,62 @@ pub use claim::first_to_fire;
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use super::channel::Channel;
-    use super::lock::{self, Ask};
+    use super::lock::{self, Ask, Lock};
     use super::policy::{
         channel_name, lead_lock, silence_limit, Message, Source, BEAT_MS, TAKEOVER_GRACE_MS,
     };
     use crate::transport::{self, sleep_ms, Ctx, Final};
     use futures::channel::mpsc::UnboundedReceiver;
+    use futures::future::pending;
     use futures::{select, FutureExt, StreamExt};
 
-    /// Watches the order across tabs until a final verdict: leads or
-    /// follows, or runs alone. Says how the verdict was learned.
+    /// Watches the order until a final verdict, and says how it was learned.
+    /// With `crossTab`, a tab follows while another tab leads, then leads;
+    /// without Web Locks or with `shareWatch: false` it watches on its own
+    /// but still tells and hears the other tabs; without `crossTab` it is
+    /// just the transport.
     pub async fn run(ctx: &Ctx) -> (Final, Source) {
-        if !ctx.config.cross_tab {
-            return (transport::run(ctx).await, Source::Server);
-        }
-        let Some((channel, mut heard)) = Channel::open(&channel_name(&ctx.order_no)) else {
-            return (transport::run(ctx).await, Source::Server);
+        let opened = ctx
+            .config
+            .cross_tab
+            .then(|| Channel::open(&channel_name(&ctx.order_no)))
+            .flatten();
+        let (channel, mut heard) = opened.unzip();
+        let locks = if channel.is_some() && ctx.config.share_watch {
+            lock::manager()
+        } else {
+            None
         };
-        let locks = lock::manager().filter(|_| ctx.config.share_watch);
-        match locks {
-            Some(locks) => lead_or_follow(ctx, &locks, &channel, &mut heard).await,
-            None => alone(ctx, &channel, &mut heard).await,
-        }
-    }
-
-    /// This tab's own transport, until it or another tab sees a final status.
-    async fn alone(
-        ctx: &Ctx,
-        channel: &Channel,
-        heard: &mut UnboundedReceiver<Message>,
-    ) -> (Final, Source) {
-        select! {
-            f = transport::run(ctx).fuse() => (tell(channel, f), Source::Server),
-            f = told(heard).fuse() => (f, Source::Tab),
-        }
-    }
-
-    /// Tells the other tabs what this tab's transport saw.
-    fn tell(channel: &Channel, f: Final) -> Final {
-        channel.post(&Message::Final {
-            verdict: f.verdict,
-            via: f.via,
-        });
-        f
-    }
-
-    /// What a follower heard while waiting for the lead.
-    enum Heard {
-        Final(Final),
-        /// No heartbeat for a while: the leader is frozen or hung.
-        Silence,
-    }
-
-    async fn lead_or_follow(
-        ctx: &Ctx,
-        locks: &wasm_bindgen::JsValue,
-        channel: &Channel,
-        heard: &mut UnboundedReceiver<Message>,
-    ) -> (Final, Source) {
         let name = lead_lock(&ctx.order_no);
         let mut ask = Ask::Wait;
         loop {
+            // Follow until this tab gets the lead (or there is no election).
+            let mut lock: Option<Lock> = None;
             let mut followed = ask == Ask::Steal;
-            let acquired = {
+            if let (Some(locks), Some(heard)) = (&locks, heard.as_mut()) {
                 let acquire = lock::acquire(locks, &name, ask).fuse();
                 let follow = follow(ctx, heard, &mut followed).fuse();
                 futures::pin_mut!(acquire, follow);
                 select! {
-                    lock = acquire => lock,
-                    h = follow => match h {
-                        Heard::Final(f) => return (f, Source::Tab),
-                        Heard::Silence => {
+                    got = acquire => {
+                        // `Err`: the browser refused the lock: watch alone.
+                        lock = got.ok().flatten();
+                        ask = Ask::Wait;
+                        if lock.is_some() {
+                            ctx.event("lead", ctx.config.strategy, None);
+                        }
+                    }
+                    heard = follow => match heard {
+                        Some(f) => return (f, Source::Tab),
+                        // Silence: the leader is frozen or hung; take over.
+                        None => {
                             ask = Ask::Steal;
                             continue;
                         }
                     },
                 }
-            };
-            let mut lock = match acquired {
-                Ok(Some(lock)) => lock,
-                // The browser refused: watch alone, still listening.
-                _ => return alone(ctx, channel, heard).await,
-            };
-            ask = Ask::Wait;
-            ctx.event("lead", ctx.config.strategy, None);
+            }
+            let leads = lock.is_some();
             let watch = async {
                 if followed {
                     // Another tab led: let its last word arrive first.
@@ -128,13 +100,24 @@ mod browser {
                 }
                 transport::run(ctx).await
             };
+            let stolen = async {
+                match lock.as_mut() {
+                    Some(lock) => lock.stolen().await,
+                    None => pending().await,
+                }
+            };
             select! {
                 // Told while the lock is still held: a follower that gets
                 // it next has heard the outcome first.
-                f = watch.fuse() => return (tell(channel, f), Source::Server),
-                () = beat(channel).fuse() => {}
-                f = told(heard).fuse() => return (f, Source::Tab),
-                () = lock.stolen().fuse() => {
+                f = watch.fuse() => {
+                    if let Some(c) = &channel {
+                        c.post(&Message::Final { verdict: f.verdict, via: f.via });
+                    }
+                    return (f, Source::Server);
+                }
+                () = beat(channel.as_ref().filter(|_| leads)).fuse() => {}
+                f = told(heard.as_mut()).fuse() => return (f, Source::Tab),
+                () = stolen.fuse() => {
                     // Frozen for a while; another tab leads now.
                     ctx.event("follow", ctx.config.strategy, Some("the lead was taken over"));
                 }
@@ -142,46 +125,52 @@ mod browser {
         }
     }
 
-    /// Waits for a final message or for the leader's silence. `followed`
-    /// turns true when another tab was heard leading.
+    /// Waits for a final message (`Some`) or for the leader's silence
+    /// (`None`). `followed` turns true when another tab was heard leading.
     async fn follow(
         ctx: &Ctx,
         heard: &mut UnboundedReceiver<Message>,
         followed: &mut bool,
-    ) -> Heard {
+    ) -> Option<Final> {
         loop {
             let limit = silence_limit(js_sys::Math::random());
             select! {
                 m = heard.next() => match m {
-                    Some(Message::Final { verdict, via }) => return Heard::Final(Final { verdict, via }),
+                    Some(Message::Final { verdict, via }) => return Some(Final { verdict, via }),
                     Some(Message::Beat) => {
                         if !*followed {
                             *followed = true;
                             ctx.event("follow", ctx.config.strategy, None);
                         }
                     }
-                    None => futures::future::pending::<()>().await,
+                    None => pending::<()>().await,
                 },
-                () = sleep_ms(limit).fuse() => return Heard::Silence,
+                () = sleep_ms(limit).fuse() => return None,
             }
         }
     }
 
-    /// The first final message another tab sends.
-    async fn told(heard: &mut UnboundedReceiver<Message>) -> Final {
-        while let Some(m) = heard.next().await {
-            if let Message::Final { verdict, via } = m {
-                return Final { verdict, via };
+    /// The first final message another tab sends; never, without a channel.
+    async fn told(heard: Option<&mut UnboundedReceiver<Message>>) -> Final {
+        if let Some(heard) = heard {
+            while let Some(m) = heard.next().await {
+                if let Message::Final { verdict, via } = m {
+                    return Final { verdict, via };
+                }
             }
         }
-        futures::future::pending().await
+        pending().await
     }
 
-    /// The leader's heartbeat, at once and then every [`BEAT_MS`]; never ends.
-    async fn beat(channel: &Channel) {
-        loop {
-            channel.post(&Message::Beat);
-            sleep_ms(BEAT_MS).await;
+    /// The leader's heartbeat, at once and then every [`BEAT_MS`]; never
+    /// ends. Silent for a tab that does not lead.
+    async fn beat(channel: Option<&Channel>) {
+        if let Some(channel) = channel {
+            loop {
+                channel.post(&Message::Beat);
+                sleep_ms(BEAT_MS).await;
+            }
         }
+        pending().await
     }
 }

@@ -74,10 +74,22 @@ impl Marker {
 
     /// `None` for anything that is not a marker this version wrote.
     pub fn decode(text: &str) -> Option<Marker> {
-        let (until, token) = text.split_once(' ')?;
-        let until = until.parse::<u64>().ok()? as f64;
+        let space = text.bytes().position(|b| b == b' ')?;
+        // `get`, not indexing: no panic path to carry into the wasm module.
+        let (until, token) = (text.get(..space)?, text.get(space + 1..)?);
+        // Digits only, by hand: `str::parse` would cost the wasm module more.
+        if until.is_empty() || until.len() > 16 {
+            return None;
+        }
+        let mut n = 0.0;
+        for b in until.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10.0 + f64::from(b - b'0');
+        }
         Some(Marker {
-            until,
+            until: n,
             token: token.to_owned(),
         })
     }
@@ -141,22 +153,19 @@ impl Message {
 
     /// `None` for anything else: a message of a newer version is ignored.
     pub fn decode(text: &str) -> Option<Message> {
-        let mut words = text.split(' ');
-        let message = match words.next()? {
-            "beat" => Message::Beat,
-            "final" => {
-                let verdict = match words.next()? {
-                    "paid" => Verdict::Paid,
-                    "closed" => Verdict::Closed,
-                    "expired" => Verdict::Expired,
-                    _ => return None,
-                };
-                let via = Strategy::parse(words.next()?)?;
-                Message::Final { verdict, via }
-            }
-            _ => return None,
-        };
-        words.next().is_none().then_some(message)
+        if text == "beat" {
+            return Some(Message::Beat);
+        }
+        let rest = text.strip_prefix("final ")?;
+        [Verdict::Paid, Verdict::Closed, Verdict::Expired]
+            .into_iter()
+            .find_map(|verdict| {
+                let via = rest.strip_prefix(verdict.name())?.strip_prefix(' ')?;
+                Some(Message::Final {
+                    verdict,
+                    via: Strategy::parse(via)?,
+                })
+            })
     }
 }
 
@@ -194,7 +203,15 @@ mod tests {
 
     #[test]
     fn unreadable_markers_do_not_count_and_can_be_swept() {
-        for junk in ["", "1", "soon t", "-5 t", "1.5 t"] {
+        for junk in [
+            "",
+            "1",
+            "soon t",
+            "-5 t",
+            "1.5 t",
+            " t",
+            "99999999999999999 t",
+        ] {
             assert!(!already_fired(Some(junk), 0.0), "{junk:?}");
         }
         assert!(is_stale_marker("paywatch:paid:A", Some("10 t"), 10.0));
