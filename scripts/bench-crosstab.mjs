@@ -45,7 +45,7 @@ try {
   // 1. Simultaneous push.
   for (const [what, options] of [
     ["with Web Locks", {}],
-    ["without Web Locks (last-writer-wins fallback)", { nolocks: "1" }],
+    ["without Web Locks (earliest-bid fallback)", { nolocks: "1" }],
   ]) {
     const context = await browser.newContext();
     const pages = [await newTab(context), await newTab(context)];

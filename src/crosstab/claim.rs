@@ -9,12 +9,13 @@
 //! runs), and keeps the lock [`CLAIM_HOLD_MS`] longer, by which time every
 //! tab's copy of `localStorage` holds the marker.
 //!
-//! Without Web Locks (an insecure context, an old browser), a tab writes its
-//! own token into the marker, waits [`VERIFY_MS`] and fires only if the
-//! token it reads back is still its own: the last writer wins. This holds as
-//! long as `localStorage` reaches the other tabs within that wait, which it
-//! usually does within a millisecond or two; on a loaded machine it can take
-//! longer and both tabs fire (measured by `scripts/bench-crosstab.mjs`).
+//! Without Web Locks (an insecure context, an old browser), each tab writes
+//! a bid under a key of its own (`paywatch:bid:<token>`: when it bid, for
+//! which order), waits [`VERIFY_MS`], reads every bid for the order and
+//! fires only if its own is the earliest. Tabs never write the same key, so
+//! no write is lost to another; this holds as long as `localStorage` carries
+//! a bid to the other tabs within that wait (usually a millisecond or two).
+//! On a machine so loaded that it takes longer, both tabs can fire.
 //!
 //! Where `localStorage` is unavailable or throws, the marker is skipped:
 //! tabs claiming at the same time still fire once (the lock), but a reload
@@ -22,7 +23,8 @@
 
 use super::lock::{self, Ask};
 use super::policy::{
-    already_fired, claim_lock, is_stale_marker, marker_key, Marker, CLAIM_HOLD_MS, VERIFY_MS,
+    already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
+    CLAIM_HOLD_MS, VERIFY_MS,
 };
 use crate::transport::sleep_ms;
 use web_sys::Storage;
@@ -32,7 +34,7 @@ use web_sys::Storage;
 pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     let storage = if marker_ms > 0 { storage() } else { None };
     let Some(locks) = lock::manager() else {
-        return last_writer_wins(storage.as_ref(), order_no, marker_ms).await;
+        return earliest_bid(storage.as_ref(), order_no, marker_ms).await;
     };
     match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
         Ok(Some(held)) => {
@@ -44,7 +46,7 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
             first
         }
         Ok(None) => false,
-        Err(_) => last_writer_wins(storage.as_ref(), order_no, marker_ms).await,
+        Err(_) => earliest_bid(storage.as_ref(), order_no, marker_ms).await,
     }
 }
 
@@ -72,29 +74,50 @@ fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
 }
 
 /// The fallback without Web Locks; see the module docs.
-async fn last_writer_wins(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
+async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
     let Some(storage) = storage else { return true };
     let key = marker_key(order_no);
+    let at = js_sys::Date::now();
+    if already_fired(read(storage, &key).as_deref(), at) {
+        return false;
+    }
+    sweep(storage, at);
+    let mine = token();
+    let bid = Bid {
+        until: at + f64::from(marker_ms),
+        at,
+        order_no: order_no.to_owned(),
+    };
+    if storage.set_item(&bid_key(&mine), &bid.encode()).is_err() {
+        return true;
+    }
+    sleep_ms(VERIFY_MS).await;
     let now = js_sys::Date::now();
     if already_fired(read(storage, &key).as_deref(), now) {
         return false;
     }
-    sweep(storage, now);
-    let mine = token();
-    if storage
-        .set_item(&key, &Marker::new(now, marker_ms, &mine).encode())
-        .is_err()
-    {
-        return true;
+    let mut bids = Vec::new();
+    for i in 0..storage.length().unwrap_or(0) {
+        let Ok(Some(k)) = storage.key(i) else {
+            continue;
+        };
+        let Some(token) = k.strip_prefix(BID_PREFIX) else {
+            continue;
+        };
+        if let Some(b) = read(storage, &k).as_deref().and_then(Bid::decode) {
+            if b.order_no == order_no && now < b.until {
+                bids.push((b.at, token.to_owned()));
+            }
+        }
     }
-    sleep_ms(VERIFY_MS).await;
-    read(storage, &key)
-        .as_deref()
-        .and_then(Marker::decode)
-        .is_none_or(|m| m.token == mine)
+    let first = wins((at.floor(), &mine), &bids);
+    if first {
+        let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
+    }
+    first
 }
 
-/// Removes expired paid markers, so they do not pile up.
+/// Removes expired paid markers and bids, so they do not pile up.
 fn sweep(storage: &Storage, now: f64) {
     let mut stale = Vec::new();
     for i in 0..storage.length().unwrap_or(0) {

@@ -9,6 +9,10 @@ use crate::status::Verdict;
 pub const PREFIX: &str = "paywatch:";
 /// `localStorage` keys of paid markers: `paywatch:paid:<order_no>`.
 pub const MARKER_PREFIX: &str = "paywatch:paid:";
+/// `localStorage` keys of bids (the claim without Web Locks):
+/// `paywatch:bid:<token>`, one per tab and order, so tabs never write the
+/// same key at once.
+pub const BID_PREFIX: &str = "paywatch:bid:";
 
 /// The leader sends a heartbeat this often.
 pub const BEAT_MS: u32 = 1000;
@@ -25,9 +29,8 @@ pub const TAKEOVER_GRACE_MS: u32 = 50;
 /// so a tab whose copy of `localStorage` has not caught up yet finds the lock
 /// taken rather than an unmarked order.
 pub const CLAIM_HOLD_MS: u32 = 1000;
-/// Without Web Locks: how long a tab waits after writing its marker before it
-/// reads it back. The last writer wins; only the tab that reads its own token
-/// fires.
+/// Without Web Locks: how long a tab waits after writing its bid before it
+/// reads the bids of the order; the earliest bid fires.
 pub const VERIFY_MS: u32 = 100;
 /// Default lifetime of a paid marker (`paidMarkerMs`): 24 hours.
 pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
@@ -74,22 +77,9 @@ impl Marker {
 
     /// `None` for anything that is not a marker this version wrote.
     pub fn decode(text: &str) -> Option<Marker> {
-        let space = text.bytes().position(|b| b == b' ')?;
-        // `get`, not indexing: no panic path to carry into the wasm module.
-        let (until, token) = (text.get(..space)?, text.get(space + 1..)?);
-        // Digits only, by hand: `str::parse` would cost the wasm module more.
-        if until.is_empty() || until.len() > 16 {
-            return None;
-        }
-        let mut n = 0.0;
-        for b in until.bytes() {
-            if !b.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10.0 + f64::from(b - b'0');
-        }
+        let (until, token) = number_then(text)?;
         Some(Marker {
-            until: n,
+            until,
             token: token.to_owned(),
         })
     }
@@ -100,6 +90,62 @@ impl Marker {
     }
 }
 
+/// A leading whole number of milliseconds and the text after its space.
+/// Digits by hand and `get` rather than indexing: `str::parse` and panic
+/// paths would cost the wasm module more.
+fn number_then(text: &str) -> Option<(f64, &str)> {
+    let space = text.bytes().position(|b| b == b' ')?;
+    let (digits, rest) = (text.get(..space)?, text.get(space + 1..)?);
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut n = 0.0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10.0 + f64::from(b - b'0');
+    }
+    Some((n, rest))
+}
+
+/// A tab's bid to fire an order's analytics where there are no Web Locks,
+/// stored under [`bid_key`] as `"<until> <at> <order_no>"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bid {
+    pub until: f64,
+    /// When the tab bid (ms since the epoch): the earliest bid wins.
+    pub at: f64,
+    pub order_no: String,
+}
+
+impl Bid {
+    pub fn encode(&self) -> String {
+        format!("{} {} {}", self.until as u64, self.at as u64, self.order_no)
+    }
+
+    pub fn decode(text: &str) -> Option<Bid> {
+        let (until, rest) = number_then(text)?;
+        let (at, order_no) = number_then(rest)?;
+        Some(Bid {
+            until,
+            at,
+            order_no: order_no.to_owned(),
+        })
+    }
+}
+
+/// The `localStorage` key of the bid of the tab with `token`.
+pub fn bid_key(token: &str) -> String {
+    format!("{BID_PREFIX}{token}")
+}
+
+/// Whether the bid `(at, token)` is the earliest of `bids` (ties: the
+/// smaller token), so exactly one of the tabs that see the same bids wins.
+pub fn wins(mine: (f64, &str), bids: &[(f64, String)]) -> bool {
+    bids.iter().all(|(at, token)| mine <= (*at, token.as_str()))
+}
+
 /// Whether a stored marker says the order's analytics already fired.
 pub fn already_fired(stored: Option<&str>, now: f64) -> bool {
     stored
@@ -107,9 +153,12 @@ pub fn already_fired(stored: Option<&str>, now: f64) -> bool {
         .is_some_and(|m| m.is_fresh(now))
 }
 
-/// Whether a `localStorage` entry is a paid marker that can go: expired,
-/// or unreadable. Other keys are never touched.
+/// Whether a `localStorage` entry is a paid marker or bid that can go:
+/// expired, or unreadable. Other keys are never touched.
 pub fn is_stale_marker(key: &str, value: Option<&str>, now: f64) -> bool {
+    if key.starts_with(BID_PREFIX) {
+        return !value.and_then(Bid::decode).is_some_and(|b| now < b.until);
+    }
     key.starts_with(MARKER_PREFIX) && !already_fired(value, now)
 }
 
@@ -219,6 +268,34 @@ mod tests {
         assert!(!is_stale_marker("paywatch:paid:A", Some("11 t"), 10.0));
         assert!(!is_stale_marker("cart", Some("junk"), 0.0));
         assert!(!is_stale_marker("paywatch:lead:A", None, 0.0));
+        assert!(is_stale_marker("paywatch:bid:t", Some("10 5 A"), 10.0));
+        assert!(is_stale_marker("paywatch:bid:t", Some("10 A"), 0.0));
+        assert!(!is_stale_marker("paywatch:bid:t", Some("11 5 A"), 10.0));
+    }
+
+    #[test]
+    fn bids_round_trip_and_the_earliest_wins() {
+        let bid = Bid {
+            until: 86_401_000.0,
+            at: 1_000.0,
+            order_no: "PW 1 测".into(),
+        };
+        assert_eq!(bid.encode(), "86401000 1000 PW 1 测");
+        assert_eq!(Bid::decode(&bid.encode()), Some(bid));
+        assert_eq!(bid_key("t1"), "paywatch:bid:t1");
+        for junk in ["", "1 2", "x 2 A", "1 y A"] {
+            assert_eq!(Bid::decode(junk), None, "{junk:?}");
+        }
+        let bids = [
+            (5.0, "b".to_owned()),
+            (5.0, "a".to_owned()),
+            (7.0, "0".to_owned()),
+        ];
+        assert!(wins((5.0, "a"), &bids));
+        assert!(!wins((5.0, "b"), &bids));
+        assert!(!wins((7.0, "0"), &bids));
+        // Alone (the others' bids not seen yet): a tab wins.
+        assert!(wins((9.0, "z"), &[(9.0, "z".to_owned())]));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //   once, and sees a later payment;
 // - the server pushes "paid" to two tabs at the same moment: analytics once,
 //   RUNS times (default 50);
-// - the same without Web Locks (the last-writer-wins fallback, best effort:
+// - the same without Web Locks (the earliest-bid fallback, best effort:
 //   at most one run in ten may fire twice), RUNS / 2 times;
 // - crossTab: false: every tab on its own, analytics per tab;
 // - localStorage throws: a tab still watches, renders and fires once.
