@@ -5,6 +5,7 @@
 // - two tabs, paid once: one leads and checks, the other makes no request;
 //   analytics once in total, onStatus/onPaid in both; closed likewise;
 // - reload after paid: one server check, paid, rendered, no analytics;
+//   expired markers are swept; with paidMarkerMs: 0 a reload fires again;
 // - the leader tab closes, or is frozen: the follower takes over, checks at
 //   once, and sees a later payment;
 // - the server pushes "paid" to two tabs at the same moment: analytics once,
@@ -138,10 +139,20 @@ async function reloadAfterPaid(server, browser) {
   await withContext(browser, async (context) => {
     const no = await createOrder(server);
     const a = await openTab(context, tabUrl(server, no));
+    // An expired marker of another order, and a key that is not paywatch's.
+    await a.evaluate(() => {
+      localStorage.setItem("paywatch:paid:OLD", "1000 x");
+      localStorage.setItem("cart", "3 items");
+    });
     await waitFor("watching", async () => (await stats(server, no)).checks >= 1);
     await payOrder(server, no);
     await waitFor("paid", () => outcomeOf(a));
     assertEqual((await seen(a)).kbn, 1, "analytics calls before the reload");
+    assertEqual(
+      await a.evaluate(() => [localStorage.getItem("paywatch:paid:OLD"), localStorage.getItem("cart")]),
+      [null, "3 items"],
+      "expired markers swept, other keys kept",
+    );
     const checksBefore = (await stats(server, no)).checks;
     await a.reload();
     const o = await waitFor("paid after reload", () => outcomeOf(a));
@@ -152,6 +163,23 @@ async function reloadAfterPaid(server, browser) {
     assertEqual([s.status, s.paid], [[3], ["paid"]], "onStatus/onPaid after the reload");
     assertEqual(await a.textContent("#pay-status"), "3", "rendered payStatus after the reload");
     assertEqual((await stats(server, no)).checks - checksBefore, 1, "server checks after the reload");
+  });
+}
+
+async function reloadWithoutMarker(server, browser) {
+  await withContext(browser, async (context) => {
+    const no = await createOrder(server);
+    const a = await openTab(context, tabUrl(server, no, { paidMarkerMs: "0" }));
+    await waitFor("watching", async () => (await stats(server, no)).checks >= 1);
+    await payOrder(server, no);
+    await waitFor("paid", () => outcomeOf(a));
+    await sleep(1200); // past the claim lock's hold
+    await a.reload();
+    const o = await waitFor("paid after reload", () => outcomeOf(a));
+    assertEqual(o.status, "paid", "outcome after reload");
+    await sleep(300);
+    assertEqual((await seen(a)).kbn, 1, "analytics calls after the reload (no marker: fired again)");
+    assertEqual(await a.evaluate(() => localStorage.length), 0, "no marker written");
   });
 }
 
@@ -259,6 +287,7 @@ async function main() {
   await test("two tabs, paid once: one watcher, analytics once in total, onStatus in both", () => twoTabsPaidOnce(server, browser));
   await test("two tabs, closed: the follower settles from the leader's message, no request", () => twoTabsClosed(server, browser));
   await test("reload after paid: one check, paid, rendered, no analytics", () => reloadAfterPaid(server, browser));
+  await test("paidMarkerMs: 0: no marker, a reload fires again", () => reloadWithoutMarker(server, browser));
   await test("the leader tab closes: the follower takes over and sees a later payment", () => leaderCloses(server, browser));
   await test("the leader tab hangs: the follower takes over within 5 s, one conversion", () => leaderHangs(server, browser));
   await test(`server pushes "paid" to two tabs at once: analytics once, ${RUNS} runs`, () => simultaneous(server, browser, RUNS), 60_000 + RUNS * 3000);
