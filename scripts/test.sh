@@ -68,6 +68,9 @@ fi
 step "page lifecycle: frozen and back, back/forward cache, offline (headless Chromium)"
 node tests/e2e/lifecycle.mjs
 
+step "cross-tab tests: several tabs of one browser watch one order"
+node tests/e2e/crosstab.mjs
+
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
