@@ -19,25 +19,29 @@
 //! ([`store`]); the server never polls.
 
 pub mod config;
+pub mod doors;
 pub mod hooks;
+pub mod limits;
 pub mod routes;
+pub mod serve;
 pub mod store;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::Method;
+use axum::middleware::from_fn_with_state;
 use axum::routing::any;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 pub use config::Config;
+use doors::Doors;
 use hooks::Hooks;
+use serve::Shutdown;
 use store::Store;
 
 /// Shared by every handler.
@@ -52,6 +56,11 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The address actually bound (useful when `--port 0`).
     pub local_addr: SocketAddr,
+    /// Rate limits and per-client waiter counts.
+    pub doors: Arc<Doors>,
+    /// Tracks connections and upgraded WebSockets so shutdown can wait for
+    /// them, and cuts them at the deadline.
+    pub tasks: Shutdown,
 }
 
 impl AppState {
@@ -67,13 +76,12 @@ pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
 }
 
 /// Builds the whole application.
+///
+/// Layers, outermost first: CORS for the `--allow-origin` list; the request
+/// body deadline and cap; then, on API routes only, the Origin check (rate
+/// limits and waiter caps sit on their routes, see [`routes::router`]).
 pub fn app(state: AppState) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(Any);
-
-    let mut router = routes::router();
+    let mut router = routes::router(&state);
     router = if state.hooks.is_some() {
         router.nest("/_test", routes::testing::router())
     } else {
@@ -81,9 +89,14 @@ pub fn app(state: AppState) -> Router {
         router.route("/_test/{*rest}", any(routes::not_found))
     };
     router
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            doors::allowed_origin_only,
+        ))
         .nest_service("/pkg", ServeDir::new(&state.config.pkg))
         .fallback_service(ServeDir::new(&state.config.www))
-        .layer(cors)
+        .layer(from_fn_with_state(state.clone(), serve::bounded_body))
+        .layer(doors::cors(&state.config.limits))
         .with_state(state)
 }
 
@@ -91,7 +104,9 @@ pub fn app(state: AppState) -> Router {
 pub struct RunningServer {
     addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
+    tasks: Shutdown,
+    deadline: std::time::Duration,
 }
 
 impl RunningServer {
@@ -104,12 +119,15 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Starts a graceful shutdown: open SSE streams and WebSockets are ended,
-    /// held long-polls answer, and the call returns when every connection is
-    /// gone.
-    pub async fn shutdown(self) -> io::Result<()> {
+    /// Starts a graceful shutdown: open SSE streams end, WebSockets get
+    /// Close 1001 (upgraded ones included), held long-polls answer, and the
+    /// call returns when every connection is gone — or, at the latest, when
+    /// the shutdown deadline (`--shutdown-timeout-ms`) has passed, after
+    /// cutting what is left. Returns how many connections had to be cut.
+    pub async fn shutdown(self) -> io::Result<usize> {
         let _ = self.shutdown_tx.send(true);
-        self.task.await.map_err(io::Error::other)?
+        self.task.await.map_err(io::Error::other)?;
+        Ok(self.tasks.drain(self.deadline).await)
     }
 }
 
@@ -119,26 +137,29 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let tasks = Shutdown::default();
+    let limits = config.limits.clone();
     let state = AppState {
-        store: Arc::new(Store::new()),
+        store: Arc::new(Store::with_limits(limits.max_orders, limits.keep_ended)),
         hooks: config.test_hooks.then(|| Arc::new(Hooks::new())),
+        doors: Arc::new(Doors::new(&limits)),
         config: Arc::new(config),
         shutdown: shutdown_rx.clone(),
         local_addr: addr,
+        tasks: tasks.clone(),
     };
     let app = app(state);
-    let mut signal = shutdown_rx;
+    let deadline = limits.shutdown_timeout;
+    let accepting = tasks.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = signal.wait_for(|down| *down).await;
-            })
-            .await
+        serve::accept_loop(listener, app, &limits, shutdown_rx, accepting).await;
     });
     Ok(RunningServer {
         addr,
         shutdown_tx,
         task,
+        deadline,
+        tasks,
     })
 }
 
@@ -153,7 +174,11 @@ pub async fn run(config: Config) -> io::Result<()> {
     }
     termination_signal().await;
     eprintln!("paywatch-server: shutting down");
-    server.shutdown().await
+    let cut = server.shutdown().await?;
+    if cut > 0 {
+        eprintln!("paywatch-server: shutdown deadline passed, cut {cut} connection(s)");
+    }
+    Ok(())
 }
 
 async fn termination_signal() {

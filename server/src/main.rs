@@ -9,12 +9,12 @@ fn main() -> ExitCode {
     let config = match config::parse(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
-            print!("{}", config::USAGE);
+            print!("{}", config::usage());
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
             eprintln!("paywatch-server: {msg}");
-            eprintln!("{}", config::USAGE);
+            eprintln!("{}", config::usage());
             return ExitCode::from(2);
         }
     };

@@ -11,27 +11,67 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 
+use crate::doors::{self, Group};
+use crate::limits::MAX_ORDER_NO_BYTES;
 use crate::store::ChangeError;
 use crate::AppState;
 
-/// The public routes (everything but static files and test hooks).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pay", get(poll::check))
-        .route("/payment-status", get(sse::stream))
-        .route("/ws", get(ws::upgrade))
-        .route("/orders", post(orders::create))
+/// The public routes (everything but static files and test hooks), each
+/// with its rate-limit group; long-polls and SSE streams also count
+/// against the client's waiter cap. `POST /orders/{no}/pay` and `/close`
+/// exist only with `--demo-endpoints`, and answer same-origin requests only.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let limit = |group| from_fn_with_state((state.clone(), group), doors::rate_limit);
+    let waiter = from_fn_with_state(state.clone(), doors::count_waiter);
+    let router = Router::new()
+        .route(
+            "/pay",
+            get(poll::check)
+                .layer(waiter.clone())
+                .layer(limit(Group::Check)),
+        )
+        .route(
+            "/payment-status",
+            get(sse::stream).layer(waiter).layer(limit(Group::Push)),
+        )
+        .route("/ws", get(ws::upgrade).layer(limit(Group::Push)))
+        .route("/orders", post(orders::create).layer(limit(Group::Write)))
         .route("/orders/{no}", get(orders::get))
-        .route("/orders/{no}/pay", post(orders::pay))
-        .route("/orders/{no}/close", post(orders::close))
         .route("/orders/{no}/qr.svg", get(pages::qr_svg))
-        .route("/pay-link/{no}", get(pages::pay_link))
+        .route("/pay-link/{no}", get(pages::pay_link));
+    if state.config.limits.demo_endpoints {
+        let demo = Router::new()
+            .route("/orders/{no}/pay", post(orders::pay))
+            .route("/orders/{no}/close", post(orders::close))
+            .route_layer(from_fn(doors::same_origin_only))
+            .route_layer(limit(Group::Write));
+        router.merge(demo)
+    } else {
+        router
+            .route("/orders/{no}/pay", any(not_found))
+            .route("/orders/{no}/close", any(not_found))
+    }
+}
+
+/// Refuses an empty or over-long order number. The error never repeats the
+/// number: it may be megabytes long, or someone else's markup.
+pub fn check_order_no(no: &str) -> Result<(), ApiError> {
+    if no.is_empty() {
+        Err(ApiError::bad_request("empty order_no"))
+    } else if no.len() > MAX_ORDER_NO_BYTES {
+        Err(ApiError::bad_request(format!(
+            "order_no longer than {MAX_ORDER_NO_BYTES} bytes"
+        )))
+    } else {
+        Ok(())
+    }
 }
 
 /// `404 {"error":"not found"}`.
@@ -82,10 +122,9 @@ impl<S: Send + Sync> FromRequestParts<S> for OrderNo {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(no)) if no.is_empty() => Err(ApiError::bad_request("empty order_no")),
-            Ok(Path(no)) => Ok(OrderNo(no)),
-            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(ApiError::bad_request(format!("bad order_no in path: {e}")))
+            Ok(Path(no)) => check_order_no(&no).map(|()| OrderNo(no)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::bad_request("bad order_no in path"))
             }
             Err(e) => Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -116,7 +155,9 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     match headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<', '>', '\\']))
+        .filter(|h| {
+            !h.is_empty() && h.len() <= 255 && !h.contains(['/', ' ', '"', '<', '>', '\\'])
+        })
     {
         Some(host) => format!("http://{host}"),
         None => format!("http://{}", state.local_addr),

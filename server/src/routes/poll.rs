@@ -75,6 +75,9 @@ async fn answer(state: &AppState, raw: String) -> Response {
         Some(no) if !no.is_empty() => no,
         _ => return ApiError::bad_request("missing order_no").into_response(),
     };
+    if let Err(e) = super::check_order_no(&order_no) {
+        return e.into_response();
+    }
     let mut wait = match q.wait.as_deref().map(str::parse::<f64>) {
         None => 0.0,
         Some(Ok(w)) if w.is_finite() && w >= 0.0 => w.min(MAX_WAIT_SEC),
