@@ -20,7 +20,7 @@ server: setup
 
 ## Builds everything and serves the demo at http://$(HOST):$(PORT)
 demo: pkg server
-	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg
+	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg --demo-endpoints
 
 ## Every test: lints, native unit + server tests, browser tests, page-level tests.
 test: setup

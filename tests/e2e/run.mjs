@@ -198,8 +198,12 @@ function sizes(tarball) {
 
 // ---------------------------------------------------------------- servers
 
+// Pages here pay same-origin through the demo endpoints; every request comes
+// from 127.0.0.1, so the per-address limits are set out of reach.
+const testServerLimits = ["--demo-endpoints", "--rate-limit", "10000", "--max-waiters-per-client", "10000"];
+
 async function startServer(www) {
-  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, "--test-hooks", "--heartbeat-ms", "300"], {
+  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, "--test-hooks", "--heartbeat-ms", "300", ...testServerLimits], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
