@@ -48,6 +48,7 @@ impl Default for Config {
 
 /// What the command line asked for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once, at start
 pub enum Command {
     Run(Config),
     Help,

@@ -1,21 +1,28 @@
 //! Who may come in: the Origin allow-list, per-client-address rate limits
-//! and the per-client-address cap on live waiters. Each is a small policy
-//! type plus the axum middleware that applies it.
+//! and the per-client-address cap on live waiters — small policy types, and
+//! [`Gate`], the one layer per route that applies them (and bounds the
+//! request body).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_BODY_BYTES};
 use crate::routes::ApiError;
 use crate::AppState;
 
@@ -97,32 +104,8 @@ pub fn origin_allowed(limits: &Limits, headers: &HeaderMap) -> bool {
         .and_then(|o| o.to_str().ok())
         .is_some_and(|o| {
             let o = o.to_ascii_lowercase();
-            limits.allow_origins.iter().any(|a| *a == o)
+            limits.allow_origins.contains(&o)
         })
-}
-
-/// Middleware for the API: a browser page of a foreign origin gets 403, so a
-/// cross-site form or `fetch` can neither create orders nor open streams.
-pub async fn allowed_origin_only(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if origin_allowed(&state.config.limits, req.headers()) {
-        next.run(req).await
-    } else {
-        ApiError::new(StatusCode::FORBIDDEN, "origin not allowed").into_response()
-    }
-}
-
-/// Middleware for the demo endpoints: same origin only, even for origins on
-/// the allow-list.
-pub async fn same_origin_only(req: Request, next: Next) -> Response {
-    if same_origin(req.headers()) {
-        next.run(req).await
-    } else {
-        ApiError::new(StatusCode::FORBIDDEN, "same-origin requests only").into_response()
-    }
 }
 
 // -------------------------------------------------------------- rate limits
@@ -191,19 +174,6 @@ pub fn too_many(msg: &str, wait: Duration) -> Response {
     res
 }
 
-/// Middleware factory: charges one request of `group` to the client.
-pub async fn rate_limit(
-    State((state, group)): State<(AppState, Group)>,
-    ClientAddr(addr): ClientAddr,
-    req: Request,
-    next: Next,
-) -> Response {
-    match state.doors.rate.check(addr.ip(), group, Instant::now()) {
-        Ok(()) => next.run(req).await,
-        Err(wait) => too_many("rate limit exceeded", wait),
-    }
-}
-
 // ------------------------------------------------------------------ waiters
 
 /// Counts live waiters per client key and refuses more than the cap.
@@ -263,34 +233,10 @@ impl Drop for WaiterSlot {
 
 /// The refusal when a client is at its waiter cap.
 pub fn too_many_waiters() -> Response {
-    too_many("too many open waiters from this address", Duration::from_secs(5))
-}
-
-/// Middleware for `GET /pay` and `GET /payment-status`: a long-poll (a
-/// `wait` other than 0) and an SSE stream each hold a waiter place for as
-/// long as the request, and then the response body, lives.
-pub async fn count_waiter(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    req: Request,
-    next: Next,
-) -> Response {
-    let holds = req.uri().path() != "/pay" || asks_to_wait(req.uri().query().unwrap_or(""));
-    if !holds {
-        return next.run(req).await;
-    }
-    let Some(slot) = state.doors.waiters.acquire(addr.ip()) else {
-        return too_many_waiters();
-    };
-    let res = next.run(req).await;
-    // The closure owns the slot, so it is given back when hyper drops the
-    // body: when the stream ends or the client goes away.
-    res.map(|body| {
-        axum::body::Body::new(body.map_frame(move |frame| {
-            let _ = &slot;
-            frame
-        }))
-    })
+    too_many(
+        "too many open waiters from this address",
+        Duration::from_secs(5),
+    )
 }
 
 fn asks_to_wait(query: &str) -> bool {
@@ -299,7 +245,272 @@ fn asks_to_wait(query: &str) -> bool {
         .is_some_and(|(_, v)| v.parse::<f64>().is_ok_and(|w| w > 0.0))
 }
 
-/// Everything the middleware above shares.
+// --------------------------------------------------------------------- gate
+
+/// Whose browser pages may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origins {
+    /// The server's own origin and the `--allow-origin` list.
+    AllowList,
+    /// The server's own origin only (the demo's pay/close).
+    SameOnly,
+}
+
+/// When a request holds a waiter place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    Never,
+    /// A `/pay` check with a `wait` (a long-poll).
+    WhenWaiting,
+    /// Every request (an SSE stream).
+    Always,
+}
+
+/// What [`Gate`] enforces on one route.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub origins: Origins,
+    pub rate: Option<Group>,
+    pub holds: Holds,
+}
+
+impl Policy {
+    /// Origin check and body bounds only.
+    pub const API: Policy = Policy {
+        origins: Origins::AllowList,
+        rate: None,
+        holds: Holds::Never,
+    };
+}
+
+/// The layer in front of every API route: refuses a foreign `Origin` (403),
+/// charges the rate limit (429), takes a waiter place (429) and keeps it as
+/// long as the response body lives, and reads a request body whole within
+/// the body deadline and size cap (408, 413). One layer rather than a
+/// middleware each: a held long-poll carries this state for its whole wait,
+/// and requests without a body get through without a heap allocation.
+#[derive(Clone)]
+pub struct GateLayer {
+    state: AppState,
+    policy: Policy,
+}
+
+pub fn gate(state: &AppState, policy: Policy) -> GateLayer {
+    GateLayer {
+        state: state.clone(),
+        policy,
+    }
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            state: self.state.clone(),
+            policy: self.policy,
+        }
+    }
+}
+
+/// See [`GateLayer`].
+#[derive(Clone)]
+pub struct Gate<S> {
+    inner: S,
+    state: AppState,
+    policy: Policy,
+}
+
+impl<S> Gate<S> {
+    /// The checks that need no body; `Ok` carries the waiter place, if any.
+    fn admit(&self, req: &Request) -> Result<Option<WaiterSlot>, Refusal> {
+        let headers = req.headers();
+        let limits = &self.state.config.limits;
+        let origin_ok = match self.policy.origins {
+            Origins::AllowList => origin_allowed(limits, headers),
+            Origins::SameOnly => same_origin(headers),
+        };
+        if !origin_ok {
+            return Err(Refusal::Origin(self.policy.origins));
+        }
+        let ip = req
+            .extensions()
+            .get::<ClientAddr>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        if let Some(group) = self.policy.rate {
+            if let Err(wait) = self.state.doors.rate.check(ip, group, Instant::now()) {
+                return Err(Refusal::Rate(wait));
+            }
+        }
+        let holds = match self.policy.holds {
+            Holds::Never => false,
+            Holds::WhenWaiting => asks_to_wait(req.uri().query().unwrap_or("")),
+            Holds::Always => true,
+        };
+        if !holds {
+            return Ok(None);
+        }
+        match self.state.doors.waiters.acquire(ip) {
+            Some(slot) => Ok(Some(slot)),
+            None => Err(Refusal::Waiters),
+        }
+    }
+}
+
+/// Why [`Gate`] turned a request away.
+enum Refusal {
+    Origin(Origins),
+    Rate(Duration),
+    Waiters,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Origin(Origins::AllowList) => {
+                ApiError::new(StatusCode::FORBIDDEN, "origin not allowed").into_response()
+            }
+            Refusal::Origin(Origins::SameOnly) => {
+                ApiError::new(StatusCode::FORBIDDEN, "same-origin requests only").into_response()
+            }
+            Refusal::Rate(wait) => too_many("rate limit exceeded", wait),
+            Refusal::Waiters => too_many_waiters(),
+        }
+    }
+}
+
+/// Whether a request carries a body to read.
+fn has_body(req: &Request) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0")
+        || !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+            && h.get(header::CONTENT_LENGTH).is_none()
+}
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let slot = match self.admit(&req) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                return GateFuture::Refused {
+                    res: Some(refused.into_response()),
+                }
+            }
+        };
+        if !has_body(&req) {
+            return GateFuture::Inner {
+                inner: self.inner.call(req),
+                slot,
+            };
+        }
+        // The inner service was made ready for this call; keep that one.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let deadline = self.state.config.limits.body_timeout;
+        GateFuture::Body {
+            fut: Box::pin(async move {
+                match read_body(req, deadline).await {
+                    Ok(req) => hold(ok(inner.call(req).await), slot),
+                    Err(refused) => refused,
+                }
+            }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Gate`].
+    #[project = GateProj]
+    pub enum GateFuture<F> {
+        Refused { res: Option<Response> },
+        Inner {
+            #[pin]
+            inner: F,
+            slot: Option<WaiterSlot>,
+        },
+        Body { fut: Pin<Box<dyn Future<Output = Response> + Send>> },
+    }
+}
+
+impl<F> Future for GateFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GateProj::Refused { res } => Poll::Ready(Ok(res.take().expect("polled after ready"))),
+            GateProj::Inner { inner, slot } => {
+                inner.poll(cx).map(|res| Ok(hold(ok(res), slot.take())))
+            }
+            GateProj::Body { fut } => fut.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
+
+fn ok(res: Result<Response, Infallible>) -> Response {
+    match res {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}
+
+/// Moves the waiter place into the response body, so it is given back when
+/// hyper drops the body: when the stream ends or the client goes away.
+fn hold(res: Response, slot: Option<WaiterSlot>) -> Response {
+    let Some(slot) = slot else {
+        return res;
+    };
+    res.map(|body| {
+        Body::new(body.map_frame(move |frame| {
+            let _ = &slot;
+            frame
+        }))
+    })
+}
+
+/// Reads the body whole within `deadline` and [`MAX_BODY_BYTES`]: a slow
+/// body gets 408, a big one 413 — and the connection is closed after either.
+async fn read_body(req: Request, deadline: Duration) -> Result<Request, Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let refuse = |status, msg: &str| {
+        let mut res = ApiError::new(status, msg).into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        res
+    };
+    let too_large = format!("request body over {MAX_BODY_BYTES} bytes");
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, &too_large));
+    }
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        Ok(Err(_)) => Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, &too_large)),
+        Err(_) => Err(refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
+    }
+}
+
+/// Everything the gate shares.
 pub struct Doors {
     pub rate: RateLimiter,
     pub waiters: Arc<Waiters>,
@@ -334,11 +545,23 @@ mod tests {
         };
         let host = ("host", "pay.example:8080");
         assert!(same_origin(&headers(&[host])));
-        assert!(same_origin(&headers(&[host, ("origin", "http://pay.example:8080")])));
-        assert!(same_origin(&headers(&[host, ("origin", "HTTPS://pay.example:8080")])));
-        assert!(!same_origin(&headers(&[host, ("origin", "http://pay.example")])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "http://pay.example:8080")
+        ])));
+        assert!(same_origin(&headers(&[
+            host,
+            ("origin", "HTTPS://pay.example:8080")
+        ])));
+        assert!(!same_origin(&headers(&[
+            host,
+            ("origin", "http://pay.example")
+        ])));
         assert!(!same_origin(&headers(&[host, ("origin", "null")])));
-        assert!(!same_origin(&headers(&[("origin", "http://pay.example:8080")])));
+        assert!(!same_origin(&headers(&[(
+            "origin",
+            "http://pay.example:8080"
+        )])));
         let good = headers(&[host, ("origin", "http://good.example")]);
         assert!(!same_origin(&good));
         assert!(origin_allowed(&limits, &good));
@@ -356,13 +579,20 @@ mod tests {
             rl.check(ip, Group::Check, t).unwrap();
         }
         let wait = rl.check(ip, Group::Check, t).unwrap_err();
-        assert!(wait <= Duration::from_millis(500) && wait > Duration::ZERO, "{wait:?}");
+        assert!(
+            wait <= Duration::from_millis(500) && wait > Duration::ZERO,
+            "{wait:?}"
+        );
         // Other groups and other clients have their own budget.
         rl.check(ip, Group::Push, t).unwrap();
-        rl.check("10.0.0.2".parse().unwrap(), Group::Check, t).unwrap();
+        rl.check("10.0.0.2".parse().unwrap(), Group::Check, t)
+            .unwrap();
         // Half a second later one more fits.
-        rl.check(ip, Group::Check, t + Duration::from_millis(500)).unwrap();
-        assert!(rl.check(ip, Group::Check, t + Duration::from_millis(500)).is_err());
+        rl.check(ip, Group::Check, t + Duration::from_millis(500))
+            .unwrap();
+        assert!(rl
+            .check(ip, Group::Check, t + Duration::from_millis(500))
+            .is_err());
     }
 
     #[test]

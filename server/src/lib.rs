@@ -30,7 +30,6 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::middleware::from_fn_with_state;
 use axum::routing::any;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -77,27 +76,26 @@ pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
 
 /// Builds the whole application.
 ///
-/// Layers, outermost first: CORS for the `--allow-origin` list; the request
-/// body deadline and cap; then, on API routes only, the Origin check (rate
-/// limits and waiter caps sit on their routes, see [`routes::router`]).
+/// CORS for the `--allow-origin` list wraps everything; each API route sits
+/// behind one [`doors::Gate`] (see [`routes::router`]).
 pub fn app(state: AppState) -> Router {
     let mut router = routes::router(&state);
     router = if state.hooks.is_some() {
-        router.nest("/_test", routes::testing::router())
+        let hooks = routes::testing::router().route_layer(doors::gate(&state, doors::Policy::API));
+        router.nest("/_test", hooks)
     } else {
         // Answer 404 for any method (the static fallback would say 405 to a POST).
         router.route("/_test/{*rest}", any(routes::not_found))
     };
-    router
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            doors::allowed_origin_only,
-        ))
+    router = router
         .nest_service("/pkg", ServeDir::new(&state.config.pkg))
-        .fallback_service(ServeDir::new(&state.config.www))
-        .layer(from_fn_with_state(state.clone(), serve::bounded_body))
-        .layer(doors::cors(&state.config.limits))
-        .with_state(state)
+        .fallback_service(ServeDir::new(&state.config.www));
+    // Without an allow-list there is nothing for CORS to say: skip the layer
+    // (a held request would otherwise carry its state all along).
+    if !state.config.limits.allow_origins.is_empty() {
+        router = router.layer(doors::cors(&state.config.limits));
+    }
+    router.with_state(state)
 }
 
 /// A server started in the background (see [`start`]).

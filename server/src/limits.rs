@@ -11,8 +11,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Largest WebSocket frame or message a client may send (a subscribe frame
 /// is under 200 bytes).
 pub const MAX_WS_MESSAGE_BYTES: usize = 4 * 1024;
-/// WebSocket read buffer per socket (tungstenite's default is 128 KiB).
-pub const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// WebSocket read buffer per socket (tungstenite's default is 128 KiB); a
+/// subscribe frame is under 200 bytes, and bigger frames (up to
+/// [`MAX_WS_MESSAGE_BYTES`]) are still read, in several reads.
+pub const WS_READ_BUFFER_BYTES: usize = 1024;
 /// Outgoing WebSocket bytes that may queue before a send fails.
 pub const WS_MAX_WRITE_BUFFER_BYTES: usize = 64 * 1024;
 /// Longest `ttl_ms` a created order may ask for.
@@ -125,9 +127,7 @@ pub fn apply_flag(
         }
         "--max-waiters-per-client" => limits.max_waiters_per_client = number(&value(flag)?, flag)?,
         "--max-orders" => limits.max_orders = number(&value(flag)?, flag)?,
-        "--keep-ended-sec" => {
-            limits.keep_ended = Duration::from_secs(number(&value(flag)?, flag)?)
-        }
+        "--keep-ended-sec" => limits.keep_ended = Duration::from_secs(number(&value(flag)?, flag)?),
         "--header-timeout-ms" => limits.header_timeout = ms(value(flag)?, flag)?,
         "--body-timeout-ms" => limits.body_timeout = ms(value(flag)?, flag)?,
         "--write-timeout-ms" => limits.write_timeout = ms(value(flag)?, flag)?,

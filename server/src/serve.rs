@@ -2,8 +2,8 @@
 //!
 //! * **request head** (and the idle time between keep-alive requests):
 //!   hyper's header-read timer, `--header-timeout-ms`;
-//! * **request body**: [`bounded_body`] reads it whole within
-//!   `--body-timeout-ms` and at most [`MAX_BODY_BYTES`];
+//! * **request body**: the [`Gate`](crate::doors::Gate) reads it whole
+//!   within `--body-timeout-ms` and at most 16 KiB;
 //! * **writes**: [`StallGuard`] fails a connection whose writes make no
 //!   progress for `--write-timeout-ms` (a reader that stopped reading), for
 //!   plain responses, SSE streams and upgraded WebSockets alike;
@@ -18,10 +18,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -34,9 +31,8 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::doors::ClientAddr;
-use crate::limits::{Limits, MAX_BODY_BYTES};
-use crate::routes::ApiError;
-use crate::{wait_shutdown, AppState};
+use crate::limits::Limits;
+use crate::wait_shutdown;
 
 /// Largest request head hyper buffers (it answers 431 beyond).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -74,7 +70,10 @@ impl Shutdown {
         self.tracker.close();
         // Leave a little of the deadline for the cut tasks to unwind.
         let grace = deadline.saturating_sub(Duration::from_millis(250));
-        if tokio::time::timeout(grace, self.tracker.wait()).await.is_ok() {
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+        {
             return 0;
         }
         let left = self.tracker.len();
@@ -151,43 +150,6 @@ pub async fn accept_loop(
     }
 }
 
-/// Middleware: reads the request body whole, within the body deadline and
-/// the size cap, before any handler runs. A slow body gets 408, a big one
-/// 413, and neither keeps a task waiting.
-pub async fn bounded_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
-    }
-    let (parts, body) = req.into_parts();
-    let read = axum::body::to_bytes(body, MAX_BODY_BYTES);
-    match tokio::time::timeout(state.config.limits.body_timeout, read).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        Ok(Err(_)) => too_large(),
-        Err(_) => {
-            let mut res =
-                ApiError::new(StatusCode::REQUEST_TIMEOUT, "request body too slow").into_response();
-            res.headers_mut()
-                .insert(header::CONNECTION, "close".parse().unwrap());
-            res
-        }
-    }
-}
-
-fn too_large() -> Response {
-    let mut res = ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("request body over {MAX_BODY_BYTES} bytes, or broken"),
-    )
-    .into_response();
-    res.headers_mut()
-        .insert(header::CONNECTION, "close".parse().unwrap());
-    res
-}
-
 /// A socket whose writes fail with `TimedOut` once they have made no
 /// progress for `limit`. The timer exists only while a write is stuck.
 pub struct StallGuard<T> {
@@ -205,7 +167,11 @@ impl<T> StallGuard<T> {
         }
     }
 
-    fn progress<R>(&mut self, poll: Poll<io::Result<R>>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+    fn progress<R>(
+        &mut self,
+        poll: Poll<io::Result<R>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<R>> {
         if poll.is_ready() {
             self.stalled = None;
             return poll;
@@ -235,7 +201,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for StallGuard<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for StallGuard<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write(cx, buf);
         this.progress(poll, cx)

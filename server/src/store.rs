@@ -305,7 +305,9 @@ fn random_order_no() -> Option<String> {
     const DIGITS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 10];
     getrandom::fill(&mut bytes).ok()?;
-    let bits = bytes.iter().fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    let bits = bytes
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
     let digits: String = (0..16)
         .map(|i| char::from(DIGITS[((bits >> (75 - 5 * i)) & 31) as usize]))
         .collect();
@@ -376,8 +378,14 @@ mod tests {
     #[tokio::test]
     async fn generated_numbers_are_random_and_caps_hold() {
         let store = Store::with_limits(3, Duration::from_secs(60));
-        let a = store.create(None, Duration::from_secs(60)).unwrap().order_no;
-        let b = store.create(None, Duration::from_secs(60)).unwrap().order_no;
+        let a = store
+            .create(None, Duration::from_secs(60))
+            .unwrap()
+            .order_no;
+        let b = store
+            .create(None, Duration::from_secs(60))
+            .unwrap()
+            .order_no;
         assert_eq!(a.len(), "PW20261122-".len() + 16, "{a}");
         assert_ne!(a[11..], b[11..]);
         assert_eq!(
@@ -391,9 +399,15 @@ mod tests {
     #[tokio::test]
     async fn ended_orders_are_forgotten() {
         let store = Store::with_limits(10, Duration::from_millis(50));
-        store.create(Some("p".into()), Duration::from_secs(60)).unwrap();
-        store.create(Some("e".into()), Duration::from_millis(20)).unwrap();
-        store.create(Some("open".into()), Duration::from_secs(60)).unwrap();
+        store
+            .create(Some("p".into()), Duration::from_secs(60))
+            .unwrap();
+        store
+            .create(Some("e".into()), Duration::from_millis(20))
+            .unwrap();
+        store
+            .create(Some("open".into()), Duration::from_secs(60))
+            .unwrap();
         let mut rx = store.subscribe("p").unwrap();
         store.pay("p").unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -404,7 +418,9 @@ mod tests {
         rx.borrow_and_update();
         assert!(rx.changed().await.is_err());
         // The number can be used again.
-        store.create(Some("p".into()), Duration::from_secs(60)).unwrap();
+        store
+            .create(Some("p".into()), Duration::from_secs(60))
+            .unwrap();
     }
 
     #[tokio::test]

@@ -28,7 +28,14 @@ struct Server {
 impl Server {
     fn start(flags: &[&str]) -> Server {
         let mut child = Command::new(BIN)
-            .args(["--port", "0", "--www", "/nonexistent", "--pkg", "/nonexistent"])
+            .args([
+                "--port",
+                "0",
+                "--www",
+                "/nonexistent",
+                "--pkg",
+                "/nonexistent",
+            ])
             .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -51,7 +58,10 @@ impl Server {
         }
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, String) {
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
@@ -68,7 +78,9 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
-        let (status, _, body) = self.send(self.client.get(format!("{}{path}", self.url))).await;
+        let (status, _, body) = self
+            .send(self.client.get(format!("{}{path}", self.url)))
+            .await;
         (status, body)
     }
 
@@ -87,7 +99,9 @@ impl Server {
     }
 
     async fn ws(&self, origin: Option<&str>) -> Result<WsClient, u16> {
-        let mut req = format!("ws://{}/ws", self.addr).into_client_request().unwrap();
+        let mut req = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
         if let Some(o) = origin {
             req.headers_mut().insert("Origin", o.parse().unwrap());
         }
@@ -127,14 +141,15 @@ impl Drop for Server {
     }
 }
 
-type WsClient = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<TcpStream>,
->;
+type WsClient = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 /// Next text frame or close code of a WebSocket, skipping pings.
 async fn ws_next(ws: &mut WsClient, within: Duration) -> Result<String, Option<u16>> {
     loop {
-        match tokio::time::timeout(within, ws.next()).await.expect("WS frame in time") {
+        match tokio::time::timeout(within, ws.next())
+            .await
+            .expect("WS frame in time")
+        {
             Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_owned()),
             Some(Ok(Message::Close(f))) => return Err(f.map(|f| u16::from(f.code))),
             Some(Ok(_)) => continue,
@@ -168,7 +183,10 @@ async fn production_defaults_keep_every_door_shut() {
     // The demo's pay/close and the test hooks are not there.
     assert_eq!(s.post(&format!("/orders/{no}/pay"), None).await.0, 404);
     assert_eq!(s.post(&format!("/orders/{no}/close"), None).await.0, 404);
-    assert_eq!(s.post(&format!("/_test/orders/{no}/pay"), None).await.0, 404);
+    assert_eq!(
+        s.post(&format!("/_test/orders/{no}/pay"), None).await.0,
+        404
+    );
     assert_eq!(s.get(&format!("/_test/orders/{no}/stats")).await.0, 404);
     let (_, body) = s.get(&format!("/orders/{no}")).await;
     assert!(body.contains("\"pending\""), "{body}");
@@ -212,7 +230,10 @@ async fn production_defaults_keep_every_door_shut() {
     ws.send(Message::text(json!({ "order_no": no }).to_string()))
         .await
         .unwrap();
-    assert!(ws_next(&mut ws, Duration::from_secs(2)).await.unwrap().contains(&no));
+    assert!(ws_next(&mut ws, Duration::from_secs(2))
+        .await
+        .unwrap()
+        .contains(&no));
     assert!(s.ws(None).await.is_ok());
 
     // Generated numbers are not a sequence one can count along (12 more
@@ -237,8 +258,16 @@ async fn demo_endpoints_answer_their_own_origin_only() {
     let own = format!("http://{}", s.addr);
     for origin in [EVIL, "http://shop.example", "null"] {
         let no = s.create().await;
-        assert_eq!(s.post(&format!("/orders/{no}/pay"), Some(origin)).await.0, 403, "{origin}");
-        assert_eq!(s.post(&format!("/orders/{no}/close"), Some(origin)).await.0, 403, "{origin}");
+        assert_eq!(
+            s.post(&format!("/orders/{no}/pay"), Some(origin)).await.0,
+            403,
+            "{origin}"
+        );
+        assert_eq!(
+            s.post(&format!("/orders/{no}/close"), Some(origin)).await.0,
+            403,
+            "{origin}"
+        );
         assert!(s.get(&format!("/orders/{no}")).await.1.contains("pending"));
     }
     let no = s.create().await;
@@ -254,7 +283,10 @@ async fn demo_endpoints_answer_their_own_origin_only() {
         .header("Origin", "http://shop.example");
     let (status, headers, _) = s.send(req).await;
     assert_eq!(status, 200);
-    assert_eq!(headers["access-control-allow-origin"], "http://shop.example");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://shop.example"
+    );
     assert!(s.ws(Some("http://shop.example")).await.is_ok());
 }
 
@@ -266,7 +298,10 @@ async fn oversized_numbers_frames_and_bodies_are_refused_without_echo() {
     let refused = |(status, body): (u16, String), what: &str| {
         assert_eq!(status, 400, "{what}: {body}");
         assert!(body.contains("128 bytes"), "{what}: {body}");
-        assert!(!body.contains("LLLL") && !body.contains("HHHH"), "{what} echoed: {body}");
+        assert!(
+            !body.contains("LLLL") && !body.contains("HHHH"),
+            "{what} echoed: {body}"
+        );
     };
     let create = |no: &str| {
         s.client
@@ -276,10 +311,20 @@ async fn oversized_numbers_frames_and_bodies_are_refused_without_echo() {
     };
     let res = create(&long).await.unwrap();
     refused((res.status().as_u16(), res.text().await.unwrap()), "create");
-    create(&"x".repeat(128)).await.unwrap().error_for_status().unwrap();
+    create(&"x".repeat(128))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
     refused(s.get(&Server::check_path(&long, "")).await, "check");
-    refused(s.get(&Server::check_path(&huge, "&wait=5")).await, "long-poll");
-    refused(s.get(&format!("/payment-status?order_no={huge}")).await, "sse");
+    refused(
+        s.get(&Server::check_path(&huge, "&wait=5")).await,
+        "long-poll",
+    );
+    refused(
+        s.get(&format!("/payment-status?order_no={huge}")).await,
+        "sse",
+    );
     refused(s.get(&format!("/orders/{huge}/qr.svg")).await, "qr.svg");
     refused(s.get(&format!("/orders/{long}")).await, "get");
     refused(s.get(&format!("/pay-link/{huge}")).await, "pay-link");
@@ -290,11 +335,16 @@ async fn oversized_numbers_frames_and_bodies_are_refused_without_echo() {
         .await
         .unwrap();
     let reply = ws_next(&mut ws, Duration::from_secs(2)).await.unwrap();
-    assert!(reply.contains("128 bytes") && !reply.contains("HHHH"), "{reply}");
+    assert!(
+        reply.contains("128 bytes") && !reply.contains("HHHH"),
+        "{reply}"
+    );
 
     // A 10 MiB frame: refused with 1009 (or the connection cut), never echoed.
     let big = "B".repeat(10 << 20);
-    let _ = ws.send(Message::text(json!({ "order_no": big }).to_string())).await;
+    let _ = ws
+        .send(Message::text(json!({ "order_no": big }).to_string()))
+        .await;
     match ws_next(&mut ws, Duration::from_secs(5)).await {
         Err(code) => assert!(matches!(code, Some(1009) | None), "{code:?}"),
         Ok(text) => panic!("answered a 10 MiB frame: {}…", &text[..text.len().min(80)]),
@@ -327,8 +377,16 @@ async fn rate_limits_answer_429_with_retry_after() {
     let s = Server::start(&["--rate-limit", "2"]);
     let no = s.create().await;
     let routes = [
-        ("check", s.client.get(format!("{}{}", s.url, Server::check_path(&no, "")))),
-        ("sse", s.client.get(format!("{}/payment-status?order_no={no}", s.url))),
+        (
+            "check",
+            s.client
+                .get(format!("{}{}", s.url, Server::check_path(&no, ""))),
+        ),
+        (
+            "sse",
+            s.client
+                .get(format!("{}/payment-status?order_no={no}", s.url)),
+        ),
         ("create", s.client.post(format!("{}/orders", s.url))),
     ];
     for (name, req) in routes {
@@ -342,7 +400,11 @@ async fn rate_limits_answer_429_with_retry_after() {
         }
         let (i, res) = limited.unwrap_or_else(|| panic!("{name}: never limited"));
         assert!(i >= 3, "{name}: limited after only {i} requests");
-        let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=2).contains(&retry), "{name}: Retry-After {retry}");
     }
     // The WebSocket upgrade shares the push group, already spent by SSE.
@@ -380,7 +442,13 @@ async fn waiters_per_client_are_capped() {
 
 #[tokio::test]
 async fn ended_orders_are_evicted_and_the_store_is_capped() {
-    let s = Server::start(&["--demo-endpoints", "--keep-ended-sec", "1", "--max-orders", "3"]);
+    let s = Server::start(&[
+        "--demo-endpoints",
+        "--keep-ended-sec",
+        "1",
+        "--max-orders",
+        "3",
+    ]);
     let paid = s.create().await;
     let _pending = s.create().await;
     assert_eq!(s.post(&format!("/orders/{paid}/pay"), None).await.0, 200);
@@ -406,7 +474,10 @@ async fn slowloris_connections_are_cut_by_the_deadlines() {
     let mut silent = TcpStream::connect(&s.addr).await.unwrap();
     // A header line every 200 ms, never the blank line.
     let mut dribble = TcpStream::connect(&s.addr).await.unwrap();
-    dribble.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    dribble
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     let dribbler = tokio::spawn(async move {
         for i in 0..50 {
             let line = format!("X-Slow-{i}: y\r\n");
@@ -419,7 +490,9 @@ async fn slowloris_connections_are_cut_by_the_deadlines() {
     });
     // Idle after one complete request on a keep-alive connection.
     let mut idle = TcpStream::connect(&s.addr).await.unwrap();
-    idle.write_all(b"GET /orders/none HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    idle.write_all(b"GET /orders/none HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     // A body one byte at a time.
     let mut slow_body = TcpStream::connect(&s.addr).await.unwrap();
     slow_body
@@ -438,7 +511,11 @@ async fn slowloris_connections_are_cut_by_the_deadlines() {
 
     closed_within(&mut silent, Duration::from_secs(3)).await;
     let idle_got = closed_within(&mut idle, Duration::from_secs(3)).await;
-    assert!(idle_got.starts_with(b"HTTP/1.1 404"), "{}", String::from_utf8_lossy(&idle_got));
+    assert!(
+        idle_got.starts_with(b"HTTP/1.1 404"),
+        "{}",
+        String::from_utf8_lossy(&idle_got)
+    );
     let (mut dribble, _) = dribbler.await.unwrap();
     closed_within(&mut dribble, Duration::from_secs(1)).await;
     let mut slow_body = body_dribbler.await.unwrap();
@@ -563,7 +640,9 @@ async fn sigterm_with_stuck_clients_ends_in_time_and_closes_every_websocket_with
     let mut slowloris = Vec::new();
     for _ in 0..20 {
         let mut tcp = TcpStream::connect(&s.addr).await.unwrap();
-        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         slowloris.push(tcp);
     }
     tokio::time::sleep(Duration::from_millis(300)).await; // long-polls held
@@ -576,7 +655,10 @@ async fn sigterm_with_stuck_clients_ends_in_time_and_closes_every_websocket_with
     for ws in &mut sockets {
         codes.push(ws_next(ws, Duration::from_secs(1)).await.err().flatten());
     }
-    assert!(codes.iter().all(|c| *c == Some(1001)), "close codes {codes:?}");
+    assert!(
+        codes.iter().all(|c| *c == Some(1001)),
+        "close codes {codes:?}"
+    );
     for p in polls {
         let (status, body) = p.await.unwrap();
         assert_eq!(status, 200);

@@ -11,53 +11,73 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 
-use crate::doors::{self, Group};
+use crate::doors::{self, Group, Holds, Origins, Policy};
 use crate::limits::MAX_ORDER_NO_BYTES;
 use crate::store::ChangeError;
 use crate::AppState;
 
 /// The public routes (everything but static files and test hooks), each
-/// with its rate-limit group; long-polls and SSE streams also count
-/// against the client's waiter cap. `POST /orders/{no}/pay` and `/close`
-/// exist only with `--demo-endpoints`, and answer same-origin requests only.
+/// behind one [`Gate`](doors::Gate): the Origin check, its rate-limit group,
+/// and for long-polls and SSE streams a place under the client's waiter cap.
+/// `POST /orders/{no}/pay` and `/close` exist only with `--demo-endpoints`,
+/// and answer same-origin requests only.
 pub fn router(state: &AppState) -> Router<AppState> {
-    let limit = |group| from_fn_with_state((state.clone(), group), doors::rate_limit);
-    let waiter = from_fn_with_state(state.clone(), doors::count_waiter);
-    let router = Router::new()
+    let gate = |rate, holds| {
+        doors::gate(
+            state,
+            Policy {
+                origins: Origins::AllowList,
+                rate: Some(rate),
+                holds,
+            },
+        )
+    };
+    let hot = Router::new()
         .route(
             "/pay",
-            get(poll::check)
-                .layer(waiter.clone())
-                .layer(limit(Group::Check)),
+            get(poll::check).layer(gate(Group::Check, Holds::WhenWaiting)),
         )
         .route(
             "/payment-status",
-            get(sse::stream).layer(waiter).layer(limit(Group::Push)),
+            get(sse::stream).layer(gate(Group::Push, Holds::Always)),
         )
-        .route("/ws", get(ws::upgrade).layer(limit(Group::Push)))
-        .route("/orders", post(orders::create).layer(limit(Group::Write)))
+        .route(
+            "/ws",
+            get(ws::upgrade).layer(gate(Group::Push, Holds::Never)),
+        )
+        .route(
+            "/orders",
+            post(orders::create).layer(gate(Group::Write, Holds::Never)),
+        );
+    let rest = Router::new()
         .route("/orders/{no}", get(orders::get))
         .route("/orders/{no}/qr.svg", get(pages::qr_svg))
-        .route("/pay-link/{no}", get(pages::pay_link));
-    if state.config.limits.demo_endpoints {
-        let demo = Router::new()
+        .route("/pay-link/{no}", get(pages::pay_link))
+        .route_layer(doors::gate(state, Policy::API));
+    let demo = if state.config.limits.demo_endpoints {
+        Router::new()
             .route("/orders/{no}/pay", post(orders::pay))
             .route("/orders/{no}/close", post(orders::close))
-            .route_layer(from_fn(doors::same_origin_only))
-            .route_layer(limit(Group::Write));
-        router.merge(demo)
+            .route_layer(doors::gate(
+                state,
+                Policy {
+                    origins: Origins::SameOnly,
+                    rate: Some(Group::Write),
+                    holds: Holds::Never,
+                },
+            ))
     } else {
-        router
+        Router::new()
             .route("/orders/{no}/pay", any(not_found))
             .route("/orders/{no}/close", any(not_found))
-    }
+    };
+    hot.merge(rest).merge(demo)
 }
 
 /// Refuses an empty or over-long order number. The error never repeats the
@@ -155,9 +175,7 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     match headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty() && h.len() <= 255 && !h.contains(['/', ' ', '"', '<', '>', '\\'])
-        })
+        .filter(|h| !h.is_empty() && h.len() <= 255 && !h.contains(['/', ' ', '"', '<', '>', '\\']))
     {
         Some(host) => format!("http://{host}"),
         None => format!("http://{}", state.local_addr),

@@ -230,7 +230,9 @@ fn subscribe(
     let slot: WaiterSlot = match state.doors.waiters.acquire(client) {
         Some(slot) => slot,
         None => {
-            return Some(json!({"error": "too many open waiters from this address", "order_no": order_no}))
+            return Some(
+                json!({"error": "too many open waiters from this address", "order_no": order_no}),
+            )
         }
     };
     let gauge = state
