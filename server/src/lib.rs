@@ -162,15 +162,18 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
 }
 
 /// What `main` runs: start, print the listening line, serve until Ctrl-C or
-/// SIGTERM, shut down gracefully.
+/// SIGTERM, shut down gracefully (within the shutdown deadline).
 pub async fn run(config: Config) -> io::Result<()> {
+    // Listen for the signals before anyone can learn the address: a SIGTERM
+    // that came before would kill the process without a graceful shutdown.
+    let signals = TerminationSignals::new()?;
     let server = start(config).await?;
     {
         let mut out = io::stdout().lock();
         writeln!(out, "paywatch-server listening on {}", server.url())?;
         out.flush()?;
     }
-    termination_signal().await;
+    signals.recv().await;
     eprintln!("paywatch-server: shutting down");
     let cut = server.shutdown().await?;
     if cut > 0 {
@@ -179,25 +182,40 @@ pub async fn run(config: Config) -> io::Result<()> {
     Ok(())
 }
 
-async fn termination_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Ctrl-C and (on Unix) SIGTERM, registered when created.
+struct TerminationSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl TerminationSignals {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(TerminationSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        Ok(TerminationSignals {})
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }

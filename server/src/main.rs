@@ -28,7 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(paywatch_server::run(config)) {
+    let result = runtime.block_on(paywatch_server::run(config));
+    // Whatever the shutdown deadline cut short must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("paywatch-server: {e}");
