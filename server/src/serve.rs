@@ -11,15 +11,19 @@
 //!   so a graceful shutdown can wait for all of them, and a [`Shutdown`]
 //!   cuts whatever is left when `--shutdown-timeout-ms` runs out.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -68,8 +72,9 @@ impl Shutdown {
     /// how many were cut.
     pub async fn drain(&self, deadline: Duration) -> usize {
         self.tracker.close();
-        // Leave a little of the deadline for the cut tasks to unwind.
-        let grace = deadline.saturating_sub(Duration::from_millis(250));
+        // Leave part of the deadline for the cut tasks to unwind (at most
+        // 200 ms here) and for the runtime to stop (100 ms, in `main`).
+        let grace = deadline.saturating_sub(Duration::from_millis(400));
         if tokio::time::timeout(grace, self.tracker.wait())
             .await
             .is_ok()
@@ -130,9 +135,22 @@ pub async fn accept_loop(
         let _ = tcp.set_nodelay(true);
         let io = TokioIo::new(StallGuard::new(tcp, limits.write_timeout));
         let app = app.clone();
+        let busy = Arc::new(AtomicUsize::new(0));
+        let in_flight = busy.clone();
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ClientAddr(peer));
-            app.clone().oneshot(req.map(Body::new))
+            let guard = InFlight::new(&in_flight);
+            let call = app.clone().oneshot(req.map(Body::new));
+            async move {
+                let res = call.await?;
+                // Busy until the response body is done or dropped.
+                Ok::<_, Infallible>(res.map(|body| {
+                    Body::new(body.map_frame(move |frame| {
+                        let _ = &guard;
+                        frame
+                    }))
+                }))
+            }
         });
         let conn = http.serve_connection(io, service).with_upgrades();
         let mut flag = flag.clone();
@@ -142,11 +160,31 @@ pub async fn accept_loop(
                 _ = conn.as_mut() => return,
                 () = wait_shutdown(&mut flag) => {}
             }
-            // Finish the request in flight (held long-polls and SSE streams
-            // end on the same flag), then close.
+            // Nothing in flight (idle, or a request head still dribbling in):
+            // close now. Else finish the response (held long-polls and SSE
+            // streams end on the same flag), then close.
+            if busy.load(Ordering::Acquire) == 0 {
+                return;
+            }
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         });
+    }
+}
+
+/// Counts one request of a connection as in flight while it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
