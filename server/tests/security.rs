@@ -722,3 +722,40 @@ async fn the_shutdown_deadline_cuts_a_client_that_never_lets_go() {
     );
     drop((t, tcp));
 }
+
+#[tokio::test]
+async fn sigterm_with_only_websockets_open_still_closes_each_with_1001() {
+    // Nothing but upgraded connections: the server must wait for them, not
+    // only for the HTTP connections it serves itself. The clients answer the
+    // Close 300 ms late (as over a slow network); the server waits for the
+    // answers, so its exit comes after them.
+    let mut s = Server::start(&["--rate-limit", "1000", "--max-waiters-per-client", "1000"]);
+    let no = s.create().await;
+    let mut closes = Vec::new();
+    for _ in 0..200 {
+        let mut ws = s.ws(None).await.unwrap();
+        ws.send(Message::text(json!({ "order_no": no }).to_string()))
+            .await
+            .unwrap();
+        ws_next(&mut ws, Duration::from_secs(2)).await.unwrap();
+        closes.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ws_next(&mut ws, Duration::from_secs(3))
+                .await
+                .err()
+                .flatten()
+        }));
+    }
+    s.sigterm();
+    let took = s.exited_within(Duration::from_secs(3)).await;
+    assert!(
+        took >= Duration::from_millis(250),
+        "exited {took:?} after SIGTERM, before the clients answered the Close"
+    );
+    let mut codes = Vec::new();
+    for close in closes {
+        codes.push(close.await.unwrap());
+    }
+    let got = codes.iter().filter(|c| **c == Some(1001)).count();
+    assert_eq!(got, 200, "only {got} of 200 got Close 1001: {codes:?}");
+}
