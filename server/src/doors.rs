@@ -155,12 +155,13 @@ impl RateLimiter {
                 return Err(Duration::from_secs(1));
             }
         }
-        let tat = cells.get(&key).copied().unwrap_or(now).max(now);
+        let cell = cells.entry(key).or_insert(now);
+        let tat = (*cell).max(now);
         let ahead = tat - now;
         if ahead > self.tolerance {
             return Err(ahead - self.tolerance);
         }
-        cells.insert(key, tat + self.interval);
+        *cell = tat + self.interval;
         Ok(())
     }
 }
@@ -291,14 +292,22 @@ impl Policy {
 /// and requests without a body get through without a heap allocation.
 #[derive(Clone)]
 pub struct GateLayer {
+    shared: Arc<GateShared>,
+}
+
+/// What every clone of a [`Gate`] shares (axum clones the service for every
+/// request: one reference count, not one per field of [`AppState`]).
+struct GateShared {
     state: AppState,
     policy: Policy,
 }
 
 pub fn gate(state: &AppState, policy: Policy) -> GateLayer {
     GateLayer {
-        state: state.clone(),
-        policy,
+        shared: Arc::new(GateShared {
+            state: state.clone(),
+            policy,
+        }),
     }
 }
 
@@ -308,8 +317,7 @@ impl<S> Layer<S> for GateLayer {
     fn layer(&self, inner: S) -> Gate<S> {
         Gate {
             inner,
-            state: self.state.clone(),
-            policy: self.policy,
+            shared: self.shared.clone(),
         }
     }
 }
@@ -318,11 +326,10 @@ impl<S> Layer<S> for GateLayer {
 #[derive(Clone)]
 pub struct Gate<S> {
     inner: S,
-    state: AppState,
-    policy: Policy,
+    shared: Arc<GateShared>,
 }
 
-impl<S> Gate<S> {
+impl GateShared {
     /// The checks that need no body; `Ok` carries the waiter place, if any.
     fn admit(&self, req: &Request) -> Result<Option<WaiterSlot>, Refusal> {
         let headers = req.headers();
@@ -404,7 +411,7 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let slot = match self.admit(&req) {
+        let slot = match self.shared.admit(&req) {
             Ok(slot) => slot,
             Err(refused) => {
                 return GateFuture::Refused {
@@ -421,7 +428,7 @@ where
         // The inner service was made ready for this call; keep that one.
         let fresh = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let deadline = self.state.config.limits.body_timeout;
+        let deadline = self.shared.state.config.limits.body_timeout;
         GateFuture::Body {
             fut: Box::pin(async move {
                 match read_body(req, deadline).await {

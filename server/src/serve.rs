@@ -24,7 +24,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::Router;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
@@ -143,8 +143,12 @@ pub async fn accept_loop(
             let call = app.clone().oneshot(req.map(Body::new));
             async move {
                 let res = call.await?;
-                // Busy until the response body is done or dropped.
-                Ok::<_, Infallible>(res.map(|body| {
+                // A streamed body (SSE) keeps the connection busy until it is
+                // done or dropped; a whole one is written at once.
+                if res.body().size_hint().exact().is_some() {
+                    return Ok::<_, Infallible>(res);
+                }
+                Ok(res.map(|body| {
                     Body::new(body.map_frame(move |frame| {
                         let _ = &guard;
                         frame
@@ -160,14 +164,16 @@ pub async fn accept_loop(
                 _ = conn.as_mut() => return,
                 () = wait_shutdown(&mut flag) => {}
             }
-            // Nothing in flight (idle, or a request head still dribbling in):
-            // close now. Else finish the response (held long-polls and SSE
-            // streams end on the same flag), then close.
-            if busy.load(Ordering::Acquire) == 0 {
-                return;
-            }
+            // Finish the response in flight (held long-polls and SSE streams
+            // end on the same flag), then close. With nothing in flight (idle,
+            // or a request head still dribbling in), allow only a moment for
+            // a whole response still being written.
             conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
+            if busy.load(Ordering::Acquire) > 0 {
+                let _ = conn.await;
+            } else {
+                let _ = tokio::time::timeout(Duration::from_millis(100), conn).await;
+            }
         });
     }
 }

@@ -58,6 +58,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// [`body`](Self::body) as JSON text, written directly (no `Value` in
+    /// between): what every check, SSE event and WebSocket frame sends.
+    pub fn body_text(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            payed: u8,
+            status: &'a str,
+            order_no: &'a str,
+            expires_at: u64,
+        }
+        serde_json::to_string(&Body {
+            payed: u8::from(self.status == Status::Paid),
+            status: self.status.as_str(),
+            order_no: &self.order_no,
+            expires_at: self.expires_at,
+        })
+        .expect("a status body serializes")
+    }
+
     /// The status body of the wire protocol (CONTRACT §2).
     pub fn body(&self) -> Value {
         json!({
@@ -122,6 +141,14 @@ impl Order {
 
     fn expire_if_due(&self) {
         let now = now_ms();
+        // A read first: the write lock below is only worth taking when due.
+        let due = {
+            let s = self.tx.borrow();
+            s.status == Status::Pending && now >= s.expires_at
+        };
+        if !due {
+            return;
+        }
         self.tx.send_if_modified(|s| {
             if s.status == Status::Pending && now >= s.expires_at {
                 s.status = Status::Expired;

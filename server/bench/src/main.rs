@@ -143,6 +143,21 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// User + system CPU time of the process so far, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let pid = self.child.id().unwrap_or(0);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+        let rest = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        f.iter().sum()
+    }
+
     /// Creates `n` orders `{prefix}{i}` over a few keep-alive connections.
     async fn create_orders(&self, prefix: &str, n: usize) -> io::Result<Vec<String>> {
         let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
@@ -477,26 +492,62 @@ async fn hammer(addr: SocketAddr, path: &str, conns: usize, secs: f64) -> io::Re
     Ok(total as f64 / secs)
 }
 
+/// `hammer`, plus the server's CPU time per request in µs.
+async fn measured(server: &Server, path: &str, conns: usize, secs: f64) -> io::Result<(f64, f64)> {
+    let before = server.cpu_ticks();
+    let rate = hammer(server.addr, path, conns, secs).await?;
+    let ticks = server.cpu_ticks().saturating_sub(before);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let cpu_us = ticks as f64 / hz * 1e6 / (rate * secs);
+    Ok((rate, cpu_us))
+}
+
 async fn throughput() -> io::Result<()> {
     println!("\n## `/pay` check throughput beside a trivial handler (same box, same client)\n");
     let server = Server::start(&[]).await?;
     server.create_orders("t", 1).await?;
     let triv = trivial().await?;
     let check = "/pay?action=check_pay_status_by_order&order_no=t0&t=1";
-    let (conns, secs) = (16, 3.0);
-    // Warm both, then alternate so drift on the shared cores hits both.
+    let (conns, secs, rounds) = (16, 2.0, 7);
+    // Warm both, then alternate in short rounds: the cores are shared with
+    // whatever else runs, so only back-to-back rounds compare fairly.
     hammer(server.addr, check, conns, 0.5).await?;
     hammer(triv.addr, "/pay", conns, 0.5).await?;
-    let (mut ours, mut theirs) = (0.0, 0.0);
-    for _ in 0..2 {
-        theirs += hammer(triv.addr, "/pay", conns, secs).await? / 2.0;
-        ours += hammer(server.addr, check, conns, secs).await? / 2.0;
+    // Per round: requests/s, and server CPU time per request (what
+    // throughput would be on cores of its own, whatever else runs).
+    let mut rows = Vec::new();
+    for _ in 0..rounds {
+        let (theirs, theirs_cpu) = measured(&triv, "/pay", conns, secs).await?;
+        let (ours, ours_cpu) = measured(&server, check, conns, secs).await?;
+        rows.push((
+            ours / theirs,
+            theirs_cpu / ours_cpu,
+            theirs,
+            ours,
+            theirs_cpu,
+            ours_cpu,
+        ));
     }
-    println!("| server | requests/s ({conns} keep-alive connections, 2 × {secs} s) |");
-    println!("|---|---:|");
-    println!("| trivial axum handler | {theirs:.0} |");
-    println!("| paywatch-server `GET /pay` | {ours:.0} |");
-    println!("\nratio: **{:.2}**", ours / theirs);
+    println!("| round | trivial handler: req/s, CPU µs/req | paywatch `GET /pay`: req/s, CPU µs/req | req/s ratio | CPU-cost ratio |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (i, (r, c, theirs, ours, tc, oc)) in rows.iter().enumerate() {
+        println!(
+            "| {} | {theirs:.0}, {tc:.1} | {ours:.0}, {oc:.1} | {r:.2} | {c:.2} |",
+            i + 1
+        );
+    }
+    let median = |f: fn(&(f64, f64, f64, f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = rows.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n{conns} keep-alive connections, {rounds} alternating rounds of {secs} s; median \
+         req/s ratio **{:.2}**, median CPU-cost ratio (trivial µs/req ÷ paywatch µs/req) **{:.2}**",
+        median(|r| r.0),
+        median(|r| r.1)
+    );
     Ok(())
 }
 

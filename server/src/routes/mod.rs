@@ -94,6 +94,15 @@ pub fn check_order_no(no: &str) -> Result<(), ApiError> {
     }
 }
 
+/// `200` with a status body (the hot path of `/pay`).
+pub fn status_response(s: &crate::store::Snapshot) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        s.body_text(),
+    )
+        .into_response()
+}
+
 /// `404 {"error":"not found"}`.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not found")

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::hooks::{Control, FailKind, GaugeKind};
-use crate::store::{wait_final, Snapshot};
+use crate::store::wait_final;
 use crate::AppState;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -120,8 +120,8 @@ async fn answer(state: &AppState, raw: String) -> Response {
             () = dropped(control.as_mut()) => return cut_connection(),
         }
     }
-    let snapshot: Snapshot = rx.borrow().clone();
-    Json(snapshot.body()).into_response()
+    let snapshot = rx.borrow();
+    super::status_response(&snapshot)
 }
 
 fn injected_failure(kind: FailKind) -> Response {

@@ -100,7 +100,7 @@ struct EventState {
 fn status_event(s: &Snapshot) -> Event {
     Event::default()
         .id(s.version.to_string())
-        .data(s.body().to_string())
+        .data(s.body_text())
 }
 
 /// The event stream. It ends (and the response body with it) on a test-hook

@@ -243,7 +243,7 @@ fn subscribe(
     let handle = tasks.spawn(async move {
         let _gauge = gauge;
         let _slot = slot;
-        let first = rx.borrow_and_update().body().to_string();
+        let first = rx.borrow_and_update().body_text();
         if out.send(Out::Text(first)).await.is_err() {
             return;
         }
@@ -253,7 +253,7 @@ fn subscribe(
                     if changed.is_err() {
                         return;
                     }
-                    Out::Text(rx.borrow_and_update().body().to_string())
+                    Out::Text(rx.borrow_and_update().body_text())
                 }
                 ctl = recv_control(&mut control) => match ctl {
                     Some(Control::Push(text)) => Out::Text(text),
