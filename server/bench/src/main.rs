@@ -492,6 +492,18 @@ async fn hammer(addr: SocketAddr, path: &str, conns: usize, secs: f64) -> io::Re
     Ok(total as f64 / secs)
 }
 
+/// One round of the throughput comparison.
+struct Round {
+    /// paywatch req/s ÷ trivial req/s.
+    rate: f64,
+    /// trivial CPU µs/req ÷ paywatch CPU µs/req.
+    cost: f64,
+    theirs: f64,
+    ours: f64,
+    theirs_cpu: f64,
+    ours_cpu: f64,
+}
+
 /// `hammer`, plus the server's CPU time per request in µs.
 async fn measured(server: &Server, path: &str, conns: usize, secs: f64) -> io::Result<(f64, f64)> {
     let before = server.cpu_ticks();
@@ -520,24 +532,30 @@ async fn throughput() -> io::Result<()> {
     for _ in 0..rounds {
         let (theirs, theirs_cpu) = measured(&triv, "/pay", conns, secs).await?;
         let (ours, ours_cpu) = measured(&server, check, conns, secs).await?;
-        rows.push((
-            ours / theirs,
-            theirs_cpu / ours_cpu,
+        rows.push(Round {
+            rate: ours / theirs,
+            cost: theirs_cpu / ours_cpu,
             theirs,
             ours,
             theirs_cpu,
             ours_cpu,
-        ));
+        });
     }
     println!("| round | trivial handler: req/s, CPU µs/req | paywatch `GET /pay`: req/s, CPU µs/req | req/s ratio | CPU-cost ratio |");
     println!("|---:|---:|---:|---:|---:|");
-    for (i, (r, c, theirs, ours, tc, oc)) in rows.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         println!(
-            "| {} | {theirs:.0}, {tc:.1} | {ours:.0}, {oc:.1} | {r:.2} | {c:.2} |",
-            i + 1
+            "| {} | {:.0}, {:.1} | {:.0}, {:.1} | {:.2} | {:.2} |",
+            i + 1,
+            r.theirs,
+            r.theirs_cpu,
+            r.ours,
+            r.ours_cpu,
+            r.rate,
+            r.cost
         );
     }
-    let median = |f: fn(&(f64, f64, f64, f64, f64, f64)) -> f64| {
+    let median = |f: fn(&Round) -> f64| {
         let mut v: Vec<f64> = rows.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -545,8 +563,8 @@ async fn throughput() -> io::Result<()> {
     println!(
         "\n{conns} keep-alive connections, {rounds} alternating rounds of {secs} s; median \
          req/s ratio **{:.2}**, median CPU-cost ratio (trivial µs/req ÷ paywatch µs/req) **{:.2}**",
-        median(|r| r.0),
-        median(|r| r.1)
+        median(|r| r.rate),
+        median(|r| r.cost)
     );
     Ok(())
 }
