@@ -24,7 +24,7 @@ const REQUEST_MINUTES = Number(process.env.REQUEST_MINUTES ?? 5);
 const HEARTBEAT_MS = Number(process.env.HEARTBEAT_MS || 1000);
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
 
-process.env.PAYWATCH_TEST_SERVER_FLAGS = `--test-hooks --heartbeat-ms ${HEARTBEAT_MS}`;
+process.env.PAYWATCH_TEST_SERVER_FLAGS = `--test-hooks --heartbeat-ms ${HEARTBEAT_MS} --demo-endpoints --rate-limit 10000 --max-waiters-per-client 10000`;
 const browser = await launchChromium();
 
 function stats(xs) {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 [ -d tests/e2e/node_modules/selenium-webdriver ] || (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$HOME/.cargo/bin:$PATH" # geckodriver
 source scripts/server.sh
-PAYWATCH_SERVER_BIN=target/release/paywatch-server start_server --test-hooks
+PAYWATCH_SERVER_BIN=target/release/paywatch-server start_server --test-hooks $LOOPBACK_LOAD_FLAGS
 # Chromium, Firefox and WebKit (BENCH_ENGINES); WebKit's MiniBrowser needs a display.
 xvfb-run -a node scripts/bench.mjs "$PAYWATCH_SERVER" "${ORDERS:-20}" "${PAID_AFTER_SEC:-30}"
 # Across tabs: double fires under a simultaneous push, requests per minute of

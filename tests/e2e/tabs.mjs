@@ -10,7 +10,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "../..");
 
 // The flags scripts/test.sh gives the reference server.
-export const SERVER_FLAGS = ["--test-hooks", "--heartbeat-ms", "300"];
+import { TEST_SERVER_FLAGS as SERVER_FLAGS } from "./server-flags.mjs";
+export { SERVER_FLAGS };
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
