@@ -16,6 +16,8 @@ scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm 
   --strip-producers --strip-target-features --low-memory-unused \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
+# The mini-program build rewrites the glue as wasm-bindgen wrote it.
+node scripts/build-pkg-miniprogram.mjs
 # The wasm-bindgen glue, minified (esbuild from scripts/node_modules). It
 # stays an ES module with its `new URL("paywatch_bg.wasm", import.meta.url)`,
 # which bundlers such as Vite look for.

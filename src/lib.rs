@@ -5,13 +5,15 @@
 //! - pure policy, tested natively with `cargo test`: [`options`] (reading,
 //!   merging, validating), [`status`] (what a status body means), [`schedule`]
 //!   (backoff, slowdown, `Retry-After`, long-poll gaps, URLs), [`display`]
-//!   (numbers and JSON in messages), [`signal`] (a wake-up futures wait for);
+//!   (numbers and strings in messages), [`signal`] (a wake-up futures wait for),
+//!   [`crosstab::policy`] (paid markers, tab messages, timings);
 //! - the browser side (wasm32 only): `api` (the exported JS functions),
 //!   `body` (status bodies: `JSON.parse`, serde-wasm-bindgen), `watch`
 //!   (one watch, exactly-once settling, the registry), `lifecycle` (the
 //!   page's visibility, back/forward cache and network events, owned by the
-//!   registry), `hooks` (page callbacks and analytics), and `transport/` —
-//!   one module per strategy.
+//!   registry), `crosstab` (one leader per order across tabs, outcomes told
+//!   to the other tabs, analytics once per browser profile), `hooks` (page
+//!   callbacks and analytics), and `transport/` — one module per strategy.
 
 /// The wasm module's allocator: talc, about 2.6 KB gzip smaller than the
 /// standard library's dlmalloc. The module is single-threaded, so talc's
@@ -20,6 +22,7 @@
 #[global_allocator]
 static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
 
+pub mod crosstab;
 pub mod display;
 pub mod options;
 pub mod schedule;

@@ -14,6 +14,7 @@
 //! [`PartialOptions::resolve`] turns the merged result into a validated
 //! [`Config`].
 
+use crate::crosstab::policy::DEFAULT_MARKER_MS;
 use crate::display;
 use serde::Deserialize;
 use std::fmt;
@@ -183,13 +184,24 @@ pub struct PartialOptions {
     /// `true`: a new watch cancels every running one.
     #[serde(deserialize_with = "read::exclusive")]
     pub exclusive: Option<bool>,
+    /// `true`: tabs watching the same order cooperate (one leader, outcomes
+    /// shared, analytics once per browser profile).
+    #[serde(deserialize_with = "read::cross_tab")]
+    pub cross_tab: Option<bool>,
+    /// One day: how long the paid marker keeps another tab or a reload from
+    /// firing the analytics again; 0: no marker; >= 0.
+    #[serde(deserialize_with = "read::paid_marker_ms")]
+    pub paid_marker_ms: Option<f64>,
+    /// `true`: only the leader tab runs the transport.
+    #[serde(deserialize_with = "read::share_watch")]
+    pub share_watch: Option<bool>,
 }
 
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
 
 /// The data options, as [`PartialOptions`] declares them.
-const DATA_KEYS: [&str; 15] = [
+const DATA_KEYS: [&str; 18] = [
     "strategy",
     "endpoint",
     "action",
@@ -205,13 +217,17 @@ const DATA_KEYS: [&str; 15] = [
     "types",
     "analytics",
     "exclusive",
+    "crossTab",
+    "paidMarkerMs",
+    "shareWatch",
 ];
 
 /// [`DATA_KEYS`] and [`CALLBACK_KEYS`], for messages (a test keeps them in
 /// step; `join` at run time costs the wasm module more).
 const KNOWN_KEYS: &str = "strategy, endpoint, action, intervalMs, longPollWaitSec, sseUrl, \
     wsUrl, timeoutMs, requestTimeoutMs, slowAfterMs, slowIntervalMs, livenessMs, types, \
-    analytics, exclusive, onStatus, onPaid, onError, onEvent";
+    analytics, exclusive, crossTab, paidMarkerMs, shareWatch, onStatus, onPaid, onError, \
+    onEvent";
 
 /// A problem with the input, worded for the developer who passed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +279,9 @@ impl PartialOptions {
             types: merge_types(&self.types, &later.types),
             analytics: later.analytics.or(self.analytics),
             exclusive: later.exclusive.or(self.exclusive),
+            cross_tab: later.cross_tab.or(self.cross_tab),
+            paid_marker_ms: later.paid_marker_ms.or(self.paid_marker_ms),
+            share_watch: later.share_watch.or(self.share_watch),
         }
     }
 
@@ -292,6 +311,9 @@ impl PartialOptions {
             types,
             analytics: self.analytics.unwrap_or(true),
             exclusive: self.exclusive.unwrap_or(true),
+            cross_tab: self.cross_tab.unwrap_or(true),
+            paid_marker_ms: to_ms(self.paid_marker_ms.unwrap_or(DEFAULT_MARKER_MS.into())),
+            share_watch: self.share_watch.unwrap_or(true),
         }
     }
 }
@@ -331,6 +353,14 @@ pub struct Config {
     pub types: Types,
     pub analytics: bool,
     pub exclusive: bool,
+    /// Tabs of the browser profile watching the same order cooperate: one
+    /// leader, outcomes told to the others, analytics once (`crossTab`).
+    pub cross_tab: bool,
+    /// How long the paid marker in `localStorage` keeps a reload or another
+    /// tab from firing the analytics again; 0: no marker (`paidMarkerMs`).
+    pub paid_marker_ms: u32,
+    /// Only the leader tab runs the transport (`shareWatch`).
+    pub share_watch: bool,
 }
 
 impl Config {
@@ -568,6 +598,9 @@ pub mod read {
         liveness_ms: Option<f64> = |g| number_of("livenessMs", g, true, true);
         analytics: Option<bool> = |g| flag_of("analytics", g);
         exclusive: Option<bool> = |g| flag_of("exclusive", g);
+        cross_tab: Option<bool> = |g| flag_of("crossTab", g);
+        paid_marker_ms: Option<f64> = |g| number_of("paidMarkerMs", g, false, false);
+        share_watch: Option<bool> = |g| flag_of("shareWatch", g);
     }
 
     /// Reads `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
@@ -792,6 +825,9 @@ mod tests {
         assert_eq!(c.liveness_ms, None);
         assert!(c.analytics);
         assert!(c.exclusive);
+        assert!(c.cross_tab);
+        assert_eq!(c.paid_marker_ms, 86_400_000);
+        assert!(c.share_watch);
         let one = c.type_entry(Some(1));
         assert_eq!(one.label.as_deref(), Some("pc评价页牌匾扫码支付成功"));
         assert_eq!(one.event_id, Some(EventId::Number(5357.0)));
@@ -894,6 +930,27 @@ mod tests {
             parse(json!({ "onPaid": {}, "endpoint": null })).unwrap(),
             PartialOptions::default()
         );
+    }
+
+    #[test]
+    fn cross_tab_options_are_read_and_checked() {
+        let c = parse(json!({ "crossTab": false, "paidMarkerMs": 0, "shareWatch": false }))
+            .unwrap()
+            .resolve();
+        assert!(!c.cross_tab);
+        assert_eq!(c.paid_marker_ms, 0);
+        assert!(!c.share_watch);
+        let week = parse(json!({ "paidMarkerMs": 604_800_000 }))
+            .unwrap()
+            .resolve();
+        assert_eq!(week.paid_marker_ms, 604_800_000);
+        assert!(parse(json!({ "paidMarkerMs": -1 })).is_err());
+        assert!(parse(json!({ "crossTab": "no" })).is_err());
+        assert!(parse(json!({ "shareWatch": 1 })).is_err());
+        assert!(parse(json!({ "crosstab": false }))
+            .unwrap_err()
+            .0
+            .starts_with("unknown option \"crosstab\""));
     }
 
     #[test]
