@@ -2,11 +2,12 @@
 # `make size` (and `make test`): what a page downloads, raw and gzip -9, from
 # the built pkg/, and the size gate. Fails when the page total — everything
 # a plain page loads: the .wasm, the glue and the entry — is over the budget
-# (PAYWATCH_BUDGET bytes gzip -9, default 52 KB), or when the module links
-# serde's float formatting again (vendor/README.md).
+# (PAYWATCH_BUDGET bytes gzip -9; default issue 9's 52 KB = 53,248 B), or
+# when the module links serde's float formatting again (vendor/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-budget=${PAYWATCH_BUDGET:-53248}
+target=53248 # issue 9's budget
+budget=${PAYWATCH_BUDGET:-$target}
 row() { printf '| %-22s | %9s | %9s |\n' "$1" "$2" "$3"; }
 echo "| file                   |       raw | gzip -9   |"
 echo "|------------------------|----------:|----------:|"
@@ -27,6 +28,9 @@ fi
 if grep -q 'floating point `' pkg/paywatch_bg.wasm; then
   echo "size: the module links serde's float formatting again; is the patch in vendor/serde-wasm-bindgen lost? (vendor/README.md)" >&2
   exit 1
+fi
+if [ "$total_gz" -gt "$target" ]; then
+  echo "size: issue 9's budget is $target B: the page total is over it by $((total_gz - target)) B"
 fi
 if [ "$total_gz" -gt "$budget" ]; then
   echo "size: page total $total_gz B gzip -9 is over the budget of $budget B by $((total_gz - budget)) B" >&2
