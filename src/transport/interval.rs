@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx) -> Final {
                 }
             }
             () = ctx.wake.wait().fuse() => {
-                if check.is_terminated() && ctx.wants_check_now() {
+                if check.is_terminated() && ctx.answer_wake() {
                     check = start_check();
                 }
             }

@@ -23,8 +23,8 @@ use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verd
 use std::cell::Cell;
 use std::time::Duration;
 
-/// A wake-up that comes within this long of the previous check's start is
-/// answered by that check: a burst of lifecycle events makes one request.
+/// A wake-up that comes within this long of one already answered is answered
+/// by that one's check: a burst of lifecycle events makes one request.
 pub const WAKE_QUIET_MS: f64 = 1000.0;
 /// Retries of a failed catch-up check start this far apart, doubling (with
 /// jitter) up to the cap.
@@ -57,6 +57,8 @@ pub struct Ctx {
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
     last_check_at: Cell<f64>,
+    /// When a wake-up last started a check.
+    last_wake_at: Cell<f64>,
     /// No check or connect before this time (ms since the epoch): the
     /// server's `Retry-After`.
     hold_until: Cell<f64>,
@@ -99,6 +101,7 @@ impl Ctx {
             attempts: Cell::new(0),
             in_flight: Cell::new(false),
             last_check_at: Cell::new(f64::NEG_INFINITY),
+            last_wake_at: Cell::new(f64::NEG_INFINITY),
             hold_until: Cell::new(0.0),
             throttled: Cell::new(false),
         }
@@ -112,10 +115,17 @@ impl Ctx {
         poll_gap(c.interval_ms, c.slow_after_ms, c.slow_interval_ms, elapsed)
     }
 
-    /// Whether a wake-up should start a check now: none is in flight and
-    /// none started in the last [`WAKE_QUIET_MS`].
-    pub fn wants_check_now(&self) -> bool {
-        !self.in_flight.get() && js_sys::Date::now() - self.last_check_at.get() >= WAKE_QUIET_MS
+    /// Whether a wake-up should start a check now, and if so, notes that
+    /// it does: no check is in flight, and no wake-up started one in the
+    /// last [`WAKE_QUIET_MS`]. (A routine check that started just before the
+    /// payer came back does not count: it may have missed the payment.)
+    pub fn answer_wake(&self) -> bool {
+        let now = js_sys::Date::now();
+        if self.in_flight.get() || now - self.last_wake_at.get() < WAKE_QUIET_MS {
+            return false;
+        }
+        self.last_wake_at.set(now);
+        true
     }
 
     /// How long ago the current (or last) check started, in ms.

@@ -177,7 +177,7 @@ async fn session(
             }
             () = ctx.wake.wait().fuse() => {
                 // The page came back: check now, whatever the connection says.
-                if ctx.wants_check_now() {
+                if ctx.answer_wake() {
                     catch_up = ctx.catch_up().boxed_local().fuse();
                 }
             }
