@@ -17,7 +17,8 @@ export interface PayWatchEvent {
    * `check`, `answer`, `skip`, `connect`, `open`, `push`, `ignored`, `lost`, `reconnect`, `fallback`, `end`;
    * `wake` (the page came back: visible, focus, resume, or `resumeWatches()`), `pause` / `resume`
    * (back/forward cache, offline), `retry` (a failed catch-up check is tried again), `hold`
-   * (waiting out a server's `Retry-After`), `replace` (a held long-poll replaced on return).
+   * (waiting out a server's `Retry-After`), `replace` (a held long-poll replaced on return);
+   * across tabs: `lead` (this tab now watches the order for every tab), `follow` (another tab does).
    */
   kind: string;
   strategy: Strategy;
@@ -77,9 +78,26 @@ export interface PayWatchOptions {
   analytics?: boolean;
   /** A new exclusive watch cancels every running watch (one watch per page). Default `true`. */
   exclusive?: boolean;
-  /** Called once with the type's `payStatus` when paid (the seed's `setPayStatus`). */
+  /**
+   * Tabs of this browser profile watching the same order cooperate: one tab watches for all,
+   * the outcome reaches every tab at once, and the analytics fire once per profile. `false`:
+   * this page watches on its own and fires its own analytics. Default `true`.
+   */
+  crossTab?: boolean;
+  /**
+   * How long the paid marker in `localStorage` keeps reloads and other tabs from firing an
+   * order's analytics again (ms, >= 0; `0`: no marker, only tabs paid at the same moment are
+   * deduplicated). Default `86400000` (24 h).
+   */
+  paidMarkerMs?: number;
+  /**
+   * With `crossTab`, only one tab (the leader, elected with Web Locks) runs the transport;
+   * `false`: this tab runs its own, still telling and hearing the others. Default `true`.
+   */
+  shareWatch?: boolean;
+  /** Called once with the type's `payStatus` when paid (the seed's `setPayStatus`), in every tab watching the order. */
   onStatus?: (payStatus: any) => void;
-  /** Called once with the outcome when paid. */
+  /** Called once with the outcome when paid, in every tab watching the order. */
   onPaid?: (outcome: PayOutcome) => void;
   /** A check failed or a hook threw; watching goes on. Default: `console.warn`. */
   onError?: (error: PayWatchError) => void;
@@ -89,6 +107,8 @@ export interface PayWatchOptions {
 
 export type PayOutcomeStatus = "paid" | "closed" | "expired" | "timeout" | "cancelled";
 
+export type PayOutcomeSource = "server" | "tab" | "page";
+
 export interface PayOutcome {
   status: PayOutcomeStatus;
   orderNo: string;
@@ -96,8 +116,13 @@ export interface PayOutcome {
   type: number | null;
   /** The type's `payStatus` when paid, else `null`. */
   payStatus: any;
-  /** The transport that saw the final status (`poll` for a push transport's catch-up check). */
+  /** The transport that saw the final status (`poll` for a push transport's catch-up check), in this tab or the one that told it. */
   strategy: Strategy;
+  /**
+   * How this page learned the outcome: `server` (its own requests or connection), `tab`
+   * (another tab watching the order told it), `page` (`timeout` and `cancelled`).
+   */
+  source: PayOutcomeSource;
   /** HTTP checks made plus push connections opened. */
   attempts: number;
   elapsedMs: number;

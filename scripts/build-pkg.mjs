@@ -11,8 +11,8 @@ const generated = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"))
 const ours = JSON.parse(readFileSync(join(root, "pkg.json"), "utf8"));
 const merged = { ...generated, ...ours, version: generated.version };
 writeFileSync(join(pkgDir, "package.json"), JSON.stringify(merged, null, 2) + "\n");
-for (const f of readdirSync(join(root, "js"))) {
-  copyFileSync(join(root, "js", f), join(pkgDir, f));
+for (const f of readdirSync(join(root, "js"), { withFileTypes: true })) {
+  if (f.isFile()) copyFileSync(join(root, "js", f.name), join(pkgDir, f.name)); // js/miniprogram/: build-pkg-miniprogram.mjs
 }
 for (const f of ["LICENSE-MIT", "LICENSE-APACHE", "CHANGELOG.md"]) copyFileSync(join(root, f), join(pkgDir, f));
 writeFileSync(join(pkgDir, "README.md"), packageReadme());

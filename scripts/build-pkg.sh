@@ -10,4 +10,5 @@ wasm-pack build --release --target web --out-dir pkg
 scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm -Oz \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
+node scripts/build-pkg-miniprogram.mjs
 node scripts/build-pkg.mjs

@@ -61,10 +61,11 @@ if [ "$(readlink .tools/bin/safaridriver 2>/dev/null)" != /usr/bin/WebKitWebDriv
   ln -sfn /usr/bin/WebKitWebDriver .tools/bin/safaridriver
 fi
 
-# 5. Node packages: build tools (a current wasm-opt) and the page-level
+# 5. Node packages: build tools (a current wasm-opt), the page-level
 #    tests' playwright-core (Chromium) and selenium-webdriver (WebKit,
-#    Firefox). Reinstalled when a lock file changes.
-for dir in scripts tests/e2e; do
+#    Firefox), and the mini-program host's WebSocket client (ws).
+#    Reinstalled when a lock file changes.
+for dir in scripts tests/e2e tests/miniprogram; do
   [ -f "$dir/package-lock.json" ] || continue
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "npm ci in $dir"

@@ -41,8 +41,14 @@ cargo build -p paywatch-server
 
 step "start the reference server"
 source scripts/server.sh
-start_server --test-hooks --heartbeat-ms 300
-echo "server: $PAYWATCH_SERVER"
+# The browser tests' page is served by wasm-bindgen's runner on its own
+# origin; pin it to a known port so the server can allow exactly that
+# origin (CORS, SSE and WebSocket Origin check), nothing else.
+runner_port=$(free_port)
+export WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:$runner_port
+start_server --test-hooks --heartbeat-ms 300 $LOOPBACK_LOAD_FLAGS \
+  --allow-origin "http://127.0.0.1:$runner_port"
+echo "server: $PAYWATCH_SERVER (browser tests' origin: http://$WASM_BINDGEN_TEST_ADDRESS)"
 
 # Each suite runs its tests one after another; the runner's default 20 s
 # budget for a whole suite is too short for the timing tests.
@@ -68,8 +74,14 @@ fi
 step "page lifecycle: frozen and back, back/forward cache, offline (headless Chromium)"
 node tests/e2e/lifecycle.mjs
 
+step "cross-tab tests: several tabs of one browser watch one order"
+node tests/e2e/crosstab.mjs
+
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
+
+step "mini-program: the example page in a simulated WeChat host (node --test)"
+node --test tests/miniprogram/miniprogram.test.mjs
 
 step "all tests passed"

@@ -56,6 +56,9 @@ pub struct Ctx {
     pub life: Signal,
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
+    /// A wake-up came while a check was in flight; that check may have
+    /// started before the payer came back, so another follows it.
+    wake_after_check: Cell<bool>,
     last_check_at: Cell<f64>,
     /// When a wake-up last started a check.
     last_wake_at: Cell<f64>,
@@ -75,12 +78,16 @@ pub enum Pushed {
 }
 
 /// Marks a check as in flight for as long as it lives, however it ends
-/// (answered, failed, or dropped mid-flight by a stop or a suspend).
-struct InFlight<'a>(&'a Cell<bool>);
+/// (answered, failed, or dropped mid-flight by a stop or a suspend), and
+/// then passes on a wake-up that came meanwhile.
+struct InFlight<'a>(&'a Ctx);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.in_flight.set(false);
+        if self.0.wake_after_check.replace(false) {
+            self.0.wake.raise();
+        }
     }
 }
 
@@ -100,6 +107,7 @@ impl Ctx {
             life: Signal::default(),
             attempts: Cell::new(0),
             in_flight: Cell::new(false),
+            wake_after_check: Cell::new(false),
             last_check_at: Cell::new(f64::NEG_INFINITY),
             last_wake_at: Cell::new(f64::NEG_INFINITY),
             hold_until: Cell::new(0.0),
@@ -117,11 +125,16 @@ impl Ctx {
 
     /// Whether a wake-up should start a check now, and if so, notes that
     /// it does: no check is in flight, and no wake-up started one in the
-    /// last [`WAKE_QUIET_MS`]. (A routine check that started just before the
-    /// payer came back does not count: it may have missed the payment.)
+    /// last [`WAKE_QUIET_MS`]. A routine check that started just before the
+    /// payer came back does not count (it may have missed the payment): one
+    /// in flight is followed by the wake-up's check when it ends.
     pub fn answer_wake(&self) -> bool {
         let now = js_sys::Date::now();
-        if self.in_flight.get() || now - self.last_wake_at.get() < WAKE_QUIET_MS {
+        if now - self.last_wake_at.get() < WAKE_QUIET_MS {
+            return false;
+        }
+        if self.in_flight.get() {
+            self.wake_after_check.set(true);
             return false;
         }
         self.last_wake_at.set(now);
@@ -173,7 +186,7 @@ impl Ctx {
         // This check answers every wake-up raised so far.
         self.wake.clear();
         self.in_flight.set(true);
-        let _in_flight = InFlight(&self.in_flight);
+        let _in_flight = InFlight(self);
         self.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;

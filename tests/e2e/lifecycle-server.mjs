@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -23,12 +24,11 @@ export async function waitFor(what, fn, timeoutMs = 10_000) {
 
 export async function startServer({ pkg = process.env.PAYWATCH_PKG || "pkg" } = {}) {
   const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
-  const flags = (process.env.PAYWATCH_TEST_SERVER_FLAGS || "--test-hooks --heartbeat-ms 300").split(/\s+/).filter(Boolean);
   const child = spawn(isAbsolute(bin) ? bin : join(root, bin), [
     "--host", "127.0.0.1", "--port", "0",
     "--www", join(root, "tests/e2e/lifecycle-page"),
     "--pkg", isAbsolute(pkg) ? pkg : join(root, pkg),
-    ...flags,
+    ...TEST_SERVER_FLAGS,
   ], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((res, rej) => {
     let out = "";

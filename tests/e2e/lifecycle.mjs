@@ -7,7 +7,7 @@
 //
 // Exits non-zero on any failure; the last line is `lifecycle: N passed, M failed`.
 // Env: PAYWATCH_SERVER_BIN (default target/debug/paywatch-server),
-//      PAYWATCH_TEST_SERVER_FLAGS (default "--test-hooks --heartbeat-ms 300"),
+//      PAYWATCH_TEST_SERVER_FLAGS (default: tests/e2e/server-flags.mjs),
 //      PAYWATCH_PKG (default pkg).
 import { launchChromium } from "./chromium.mjs";
 import { setVisibility, startServer, sleep, waitFor } from "./lifecycle-server.mjs";

@@ -20,6 +20,7 @@
 //      PAYWATCH_PKG (the package directory to pack, default pkg),
 //      E2E_ENGINES (default chromium,webkit,firefox; WebKit needs a display:
 //      run under xvfb-run -a), CHROMIUM (default /usr/bin/chromium).
+import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -215,8 +216,11 @@ function sizes(tarball) {
 
 // ---------------------------------------------------------------- servers
 
+// Pages here pay same-origin through the demo endpoints; every request comes
+// from 127.0.0.1, so the per-address limits are set out of reach.
+
 async function startServer(www) {
-  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, "--test-hooks", "--heartbeat-ms", "300"], {
+  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, ...TEST_SERVER_FLAGS], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -496,10 +500,12 @@ async function main() {
   installTarball(plainDir, tarball);
   installTarball(appDir, tarball);
 
-  await test("package: the tarball holds exactly the entries, their types, the wasm, README, changelog and licenses", async () => {
+  await test("package: the tarball holds exactly the entries, their types, the wasm, the mini-program build, README, changelog and licenses", async () => {
     const intended = [
-      "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js", "package.json",
-      "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
+      "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js",
+      "miniprogram.d.ts", ...["event-source.js", "events.js", "host.js", "index.js", "miniprogram.js", "package.json",
+        "page.js", "paywatch.js", "paywatch_bg.wasm.br", "request.js", "socket.js", "text.js"].map((f) => `miniprogram_dist/${f}`),
+      "package.json", "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
     ];
     assertEqual([...files].sort(), intended, "files in the tarball");
     const pkg = JSON.parse(readFileSync(join(appDir, "node_modules", "paywatch", "package.json"), "utf8"));

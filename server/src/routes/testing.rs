@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{no}/push", post(push))
         .route("/orders/{no}/expire", post(expire))
         .route("/hang", get(hang))
+        .route("/orders/{no}/pay", post(pay))
+        .route("/orders/{no}/close", post(close))
 }
 
 fn hooks(state: &AppState) -> &Hooks {
@@ -93,4 +95,16 @@ async fn hang(State(state): State<AppState>) -> Response {
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
 async fn expire(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
     Ok(Json(state.store.expire(&no)?.body()).into_response())
+}
+
+/// `POST /_test/orders/{no}/pay` → status body: pays the order like the demo
+/// endpoint does, for tests whose page is on another origin (the demo
+/// endpoint answers same-origin requests only).
+async fn pay(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
+    Ok(Json(state.store.pay(&no)?.body()).into_response())
+}
+
+/// `POST /_test/orders/{no}/close` → status body.
+async fn close(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
+    Ok(Json(state.store.close(&no)?.body()).into_response())
 }
