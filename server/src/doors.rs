@@ -72,6 +72,8 @@ pub fn cors(limits: &Limits) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE, "last-event-id".parse().unwrap()])
+        // Pages of an allowed origin may read how long to back off.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
 }
 
