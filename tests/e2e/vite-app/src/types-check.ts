@@ -29,7 +29,7 @@ const everyOption: Required<PayWatchOptions> = {
   requestTimeoutMs: 10_000,
   slowAfterMs: 60_000,
   slowIntervalMs: 10_000,
-  livenessMs: Infinity,
+  livenessMs: 45_000,
   types: { 1: plaque, 2: { label: null, eventId: "5358", payStatus: 4 }, default: { payStatus: 4 } },
   analytics: true,
   exclusive: true,
