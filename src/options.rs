@@ -398,8 +398,9 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
 /// inside serde.
 ///
 /// Every value goes through [`read::Got`]'s visitor, which accepts any
-/// type: serde's own "invalid type" errors (and with them the float and
-/// string formatting they link into the wasm module) never happen.
+/// type, so serde's own "invalid type" errors never come from these
+/// readers; the ones inside serde-wasm-bindgen are patched so that they do
+/// not link core's float formatter (`vendor/README.md`).
 pub mod read {
     use super::*;
     use serde::de::{
