@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: setup pkg server demo test lint test-native test-browser test-e2e bench size clean
+.PHONY: setup pkg server demo test lint test-native test-browser test-e2e bench bench-server size clean
 
 setup:
 	@bash scripts/setup.sh
@@ -20,7 +20,7 @@ server: setup
 
 ## Builds everything and serves the demo at http://$(HOST):$(PORT)
 demo: pkg server
-	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg
+	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg --demo-endpoints
 
 ## Every test: lints, native unit + server tests, browser tests, page-level tests.
 test: setup
@@ -33,6 +33,14 @@ lint: setup
 
 bench: pkg server
 	bash scripts/bench.sh
+	bash scripts/bench-comeback.sh
+
+## Loads a release paywatch-server on loopback: RSS per waiter, fan-out
+## latency, /pay throughput, SIGTERM under load (figures: server/README.md).
+## The load client raises its open-file limit to 20,000 (or the hard limit).
+bench-server: setup
+	cargo build --release -p paywatch-server -p paywatch-bench
+	./target/release/paywatch-bench all
 
 size: pkg
 	@bash scripts/size.sh

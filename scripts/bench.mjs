@@ -1,10 +1,13 @@
-// Measures, in one run against a real reference server on loopback:
+// Measures, in one run against a real reference server on loopback, in each
+// browser engine (Chromium, Firefox, WebKit: tests/e2e/engines.mjs):
 //  1. detection latency per strategy: from sending `POST /orders/{no}/pay` to
 //     `onStatus` in the page (median and p90 of N orders, default 20);
 //  2. HTTP requests per strategy for one order paid 30 s after its watch
 //     started, with the default options (intervalMs 2000, longPollWaitSec 25).
 // Usage: node scripts/bench.mjs <server-url> [orders] [paid-after-sec]
-import { launchChromium } from "../tests/e2e/chromium.mjs";
+// Env: BENCH_ENGINES (default chromium,firefox,webkit; WebKit needs a
+// display: bench.sh runs this under xvfb-run).
+import { launch, enginesFrom } from "../tests/e2e/engines.mjs";
 
 const [server, ordersArg = "20", paidAfterArg = "30"] = process.argv.slice(2);
 if (!server) {
@@ -14,15 +17,23 @@ if (!server) {
 const ORDERS = Number(ordersArg);
 const PAID_AFTER_SEC = Number(paidAfterArg);
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
+const ENGINES = enginesFrom(process.env.BENCH_ENGINES || "chromium,firefox,webkit");
 
-const browser = await launchChromium();
-const page = await browser.newPage();
-page.on("pageerror", (e) => console.error("page error:", e));
-await page.goto(`${server}/pkg/package.json`);
+const results = {};
+for (const engine of ENGINES) {
+  console.error(`bench: ${engine}`);
+  results[engine] = await measure(engine);
+}
+
+async function measure(engine) {
+const browser = await launch(engine, { scriptTimeoutMs: 30 * 60_000 });
+// The demo page: an HTML document of the server's origin that starts no
+// watch by itself (its buttons do).
+const page = await browser.open(`${server}/`);
 
 // Runs in the page: N orders of one strategy watched side by side; each is paid
 // once its watch is ready (connected, or at a random point of its poll cycle).
-const latencies = await page.evaluate(async ({ strategies, orders }) => {
+const latencies = await page.eval(async ({ strategies, orders }) => {
   const pw = await import("/pkg/index.js");
   await pw.init();
   const post = (path, body) => fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) }).then((r) => r.json());
@@ -68,7 +79,7 @@ const latencies = await page.evaluate(async ({ strategies, orders }) => {
 }, { strategies: STRATEGIES, orders: ORDERS });
 
 // Requests per order paid after PAID_AFTER_SEC, all five strategies at once.
-const requests = await page.evaluate(async ({ strategies, paidAfterSec }) => {
+const requests = await page.eval(async ({ strategies, paidAfterSec }) => {
   const pw = await import("/pkg/index.js");
   const post = (path) => fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }).then((r) => r.json());
   const orders = {};
@@ -89,20 +100,36 @@ const requests = await page.evaluate(async ({ strategies, paidAfterSec }) => {
   return result;
 }, { strategies: STRATEGIES, paidAfterSec: PAID_AFTER_SEC });
 
+await page.close();
 await browser.close();
+return { latencies, requests };
+}
 
 const q = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
 };
+const ms = (x) => x.toFixed(1).padStart(7);
 console.log(`\npaywatch benchmark — ${new Date().toISOString()}, server ${server}, ${ORDERS} orders per strategy`);
-console.log(`\n| strategy  | median ms | p90 ms | max ms | HTTP requests for an order paid after ${PAID_AFTER_SEC} s |`);
-console.log("|-----------|----------:|-------:|-------:|------:|");
+console.log(`\nDetection latency, ms: median / p90 / max per engine`);
+console.log(`\n| strategy  | ${ENGINES.map((e) => `${e} median | p90 | max`).join(" | ")} |`);
+console.log(`|-----------|${ENGINES.map(() => "------:|------:|------:").join("|")}|`);
 for (const s of STRATEGIES) {
-  const l = latencies[s];
-  const r = requests[s];
-  if (r.status !== "paid") throw new Error(`${s}: not paid in the request count run`);
-  const total = r.checks + r.sse + r.ws;
-  const detail = `${total} (${r.checks} checks${r.sse ? `, ${r.sse} SSE connect` : ""}${r.ws ? `, ${r.ws} WebSocket connect` : ""})`;
-  console.log(`| ${s.padEnd(9)} | ${q(l, 0.5).toFixed(1).padStart(9)} | ${q(l, 0.9).toFixed(1).padStart(6)} | ${Math.max(...l).toFixed(1).padStart(6)} | ${detail} |`);
+  const cells = ENGINES.map((e) => {
+    const l = results[e].latencies[s];
+    return `${ms(q(l, 0.5))} | ${ms(q(l, 0.9))} | ${ms(Math.max(...l))}`;
+  });
+  console.log(`| ${s.padEnd(9)} | ${cells.join(" | ")} |`);
+}
+console.log(`\nHTTP requests for an order paid after ${PAID_AFTER_SEC} s`);
+console.log(`\n| strategy  | ${ENGINES.join(" | ")} |`);
+console.log(`|-----------|${ENGINES.map(() => "------").join("|")}|`);
+for (const s of STRATEGIES) {
+  const cells = ENGINES.map((e) => {
+    const r = results[e].requests[s];
+    if (r.status !== "paid") throw new Error(`${e} ${s}: not paid in the request count run`);
+    const total = r.checks + r.sse + r.ws;
+    return `${total} (${r.checks} checks${r.sse ? `, ${r.sse} SSE connect` : ""}${r.ws ? `, ${r.ws} WebSocket connect` : ""})`;
+  });
+  console.log(`| ${s.padEnd(9)} | ${cells.join(" | ")} |`);
 }

@@ -1,6 +1,20 @@
-# Sourced by scripts that need a running reference server. `start_server
-# [args…]` starts target/debug/paywatch-server on a free 127.0.0.1 port,
-# exports PAYWATCH_SERVER=http://127.0.0.1:PORT and stops it on exit.
+# Sourced by scripts that need a running reference server.
+#
+# `start_server [args…]` starts target/debug/paywatch-server on a free
+# 127.0.0.1 port, exports PAYWATCH_SERVER=http://127.0.0.1:PORT and stops it
+# on exit.
+#
+# LOOPBACK_LOAD_FLAGS: what a server driven by tests or benchmarks from this
+# one machine needs on top of the production defaults: the demo's pay
+# endpoints, and per-address limits out of reach of the load, which all
+# comes from 127.0.0.1.
+LOOPBACK_LOAD_FLAGS="--demo-endpoints --rate-limit 10000 --max-waiters-per-client 10000"
+
+# free_port: prints a free TCP port on 127.0.0.1.
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
 start_server() {
   local bin=${PAYWATCH_SERVER_BIN:-target/debug/paywatch-server}
   local log

@@ -16,10 +16,16 @@ for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
 
-# 2. Debian packages: headless Chromium + its driver for browser tests.
+# 2. Debian packages: the three browser engines and their WebDriver servers.
+#    Chromium + chromedriver; Firefox ESR (its driver, geckodriver, comes from
+#    crates.io below); WebKitGTK's MiniBrowser + WebKitWebDriver, which needs
+#    a display: Xvfb through xvfb-run.
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+[ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
+[ -x /usr/bin/xvfb-run ] || need_apt+=(xvfb xauth)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -41,8 +47,23 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-# 4. Node packages: build tools (a current wasm-opt), the page-level
-#    tests' playwright-core, and the mini-program host's WebSocket client (ws).
+# 4. The engines' other WebDriver servers. geckodriver from crates.io (Debian
+#    has none). wasm-pack runs WebKit through `safaridriver` on PATH: in
+#    .tools/bin (git-ignored) a link of that name points at WebKitWebDriver;
+#    scripts/test.sh and scripts/bench.sh put .tools/bin on PATH.
+if ! command -v geckodriver >/dev/null; then
+  say "cargo install geckodriver"
+  cargo install geckodriver --locked
+fi
+if [ "$(readlink .tools/bin/safaridriver 2>/dev/null)" != /usr/bin/WebKitWebDriver ]; then
+  say "linking .tools/bin/safaridriver -> /usr/bin/WebKitWebDriver"
+  mkdir -p .tools/bin
+  ln -sfn /usr/bin/WebKitWebDriver .tools/bin/safaridriver
+fi
+
+# 5. Node packages: build tools (a current wasm-opt), the page-level
+#    tests' playwright-core (Chromium) and selenium-webdriver (WebKit,
+#    Firefox), and the mini-program host's WebSocket client (ws).
 #    Reinstalled when a lock file changes.
 for dir in scripts tests/e2e tests/miniprogram; do
   [ -f "$dir/package-lock.json" ] || continue

@@ -5,14 +5,17 @@
 //! - pure policy, tested natively with `cargo test`: [`options`] (reading,
 //!   merging, validating), [`status`] (what a status body means), [`schedule`]
 //!   (backoff, slowdown, `Retry-After`, long-poll gaps, URLs), [`display`]
-//!   (numbers and JSON in messages), [`signal`] (a wake-up futures wait for);
+//!   (numbers and JSON in messages), [`signal`] (a wake-up futures wait for),
+//!   [`crosstab::policy`] (paid markers, tab messages, timings);
 //! - the browser side (wasm32 only): `api` (the exported JS functions),
 //!   `convert` (JS values ⇄ JSON values, `JSON.parse`), `watch`
 //!   (one watch, exactly-once settling, the registry), `lifecycle` (the
 //!   page's visibility, back/forward cache and network events, owned by the
-//!   registry), `hooks` (page callbacks and analytics), and `transport/` —
-//!   one module per strategy.
+//!   registry), `crosstab` (one leader per order across tabs, outcomes told
+//!   to the other tabs, analytics once per browser profile), `hooks` (page
+//!   callbacks and analytics), and `transport/` — one module per strategy.
 
+pub mod crosstab;
 pub mod display;
 pub mod options;
 pub mod schedule;

@@ -5,6 +5,7 @@
 //! Each layer is a [`PartialOptions`]; [`PartialOptions::resolve`] turns the
 //! merged result into a validated [`Config`].
 
+use crate::crosstab::policy::DEFAULT_MARKER_MS;
 use crate::display;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -105,12 +106,15 @@ pub struct PartialOptions {
     pub types: BTreeMap<String, TypeEntry>,
     pub analytics: Option<bool>,
     pub exclusive: Option<bool>,
+    pub cross_tab: Option<bool>,
+    pub paid_marker_ms: Option<f64>,
+    pub share_watch: Option<bool>,
 }
 
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
 
-const DATA_KEYS: [&str; 15] = [
+const DATA_KEYS: [&str; 18] = [
     "strategy",
     "endpoint",
     "action",
@@ -126,6 +130,9 @@ const DATA_KEYS: [&str; 15] = [
     "types",
     "analytics",
     "exclusive",
+    "crossTab",
+    "paidMarkerMs",
+    "shareWatch",
 ];
 
 /// Number options that may be `Infinity` ("never").
@@ -198,6 +205,11 @@ impl PartialOptions {
                 "livenessMs" => out.liveness_ms = Some(number(key, value, Bound::Positive)?),
                 "analytics" => out.analytics = Some(boolean(key, value)?),
                 "exclusive" => out.exclusive = Some(boolean(key, value)?),
+                "crossTab" => out.cross_tab = Some(boolean(key, value)?),
+                "paidMarkerMs" => {
+                    out.paid_marker_ms = Some(number(key, value, Bound::NonNegative)?)
+                }
+                "shareWatch" => out.share_watch = Some(boolean(key, value)?),
                 "types" => out.types = types(value)?,
                 _ => {} // callbacks: read by the browser edge
             }
@@ -225,6 +237,9 @@ impl PartialOptions {
             types,
             analytics: later.analytics.or(self.analytics),
             exclusive: later.exclusive.or(self.exclusive),
+            cross_tab: later.cross_tab.or(self.cross_tab),
+            paid_marker_ms: later.paid_marker_ms.or(self.paid_marker_ms),
+            share_watch: later.share_watch.or(self.share_watch),
         }
     }
 
@@ -255,6 +270,9 @@ impl PartialOptions {
             types,
             analytics: self.analytics.unwrap_or(true),
             exclusive: self.exclusive.unwrap_or(true),
+            cross_tab: self.cross_tab.unwrap_or(true),
+            paid_marker_ms: to_ms(self.paid_marker_ms.unwrap_or(DEFAULT_MARKER_MS.into())),
+            share_watch: self.share_watch.unwrap_or(true),
         }
     }
 }
@@ -294,6 +312,14 @@ pub struct Config {
     pub types: BTreeMap<String, TypeEntry>,
     pub analytics: bool,
     pub exclusive: bool,
+    /// Tabs of the browser profile watching the same order cooperate: one
+    /// leader, outcomes told to the others, analytics once (`crossTab`).
+    pub cross_tab: bool,
+    /// How long the paid marker in `localStorage` keeps a reload or another
+    /// tab from firing the analytics again; 0: no marker (`paidMarkerMs`).
+    pub paid_marker_ms: u32,
+    /// Only the leader tab runs the transport (`shareWatch`).
+    pub share_watch: bool,
 }
 
 impl Config {
@@ -466,6 +492,9 @@ mod tests {
         assert_eq!(c.liveness_ms, None);
         assert!(c.analytics);
         assert!(c.exclusive);
+        assert!(c.cross_tab);
+        assert_eq!(c.paid_marker_ms, 86_400_000);
+        assert!(c.share_watch);
         let one = c.type_entry(Some(1));
         assert_eq!(one.label.as_deref(), Some("pc评价页牌匾扫码支付成功"));
         assert_eq!(one.event_id, Some(json!(5357)));
@@ -545,6 +574,27 @@ mod tests {
             parse(json!({ "onPaid": {}, "endpoint": null })).unwrap(),
             PartialOptions::default()
         );
+    }
+
+    #[test]
+    fn cross_tab_options_are_read_and_checked() {
+        let c = parse(json!({ "crossTab": false, "paidMarkerMs": 0, "shareWatch": false }))
+            .unwrap()
+            .resolve();
+        assert!(!c.cross_tab);
+        assert_eq!(c.paid_marker_ms, 0);
+        assert!(!c.share_watch);
+        let week = parse(json!({ "paidMarkerMs": 604_800_000 }))
+            .unwrap()
+            .resolve();
+        assert_eq!(week.paid_marker_ms, 604_800_000);
+        assert!(parse(json!({ "paidMarkerMs": -1 })).is_err());
+        assert!(parse(json!({ "crossTab": "no" })).is_err());
+        assert!(parse(json!({ "shareWatch": 1 })).is_err());
+        assert!(parse(json!({ "crosstab": false }))
+            .unwrap_err()
+            .0
+            .starts_with("unknown option \"crosstab\""));
     }
 
     #[test]

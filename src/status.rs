@@ -159,6 +159,44 @@ fn verdict_of(value: &Value, text: &str, order_no: &str) -> Result<Verdict, Body
     })
 }
 
+/// Whether `text` is a JSON object or array cut off before its end: it opens
+/// with `{` or `[` and ends with a bracket still open or inside a string.
+///
+/// Only a connection cut mid-body produces that, so it is a failed check,
+/// not a bad answer. Chromium and Firefox reject such a body themselves;
+/// WebKit hands a chunked response that was cut over as if it were complete
+/// (even to a stream reader), so the transport asks this too.
+pub fn is_cut_json(text: &str) -> bool {
+    let text = text.trim_start();
+    if !(text.starts_with('{') || text.starts_with('[')) {
+        return false;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return false; // the value is complete (whatever follows)
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
 /// The seed's `+res.payed === 1`: JavaScript's unary plus, then a strict
 /// comparison with 1. `1`, `1.0`, `"1"`, `" 1 "`, `"1e0"` and `true` are paid;
 /// `0`, `"abc"`, `null`, `[]`, `{}`, `false` are not.
@@ -279,6 +317,36 @@ mod tests {
 
     fn verdict(body: &str) -> Result<Verdict, BodyError> {
         read_answer(200, body, "A1", parse)
+    }
+
+    #[test]
+    fn a_json_text_cut_before_its_end_is_recognised() {
+        for cut in [
+            "{",
+            " {\"payed\":1",
+            "{\"payed\":1,\"status\":\"pa",
+            "{\"a\":\"}\"",
+            "{\"a\":\"\\\"}\"",
+            "[{\"payed\":1}",
+            "{\"a\":[1,{}]",
+        ] {
+            assert!(is_cut_json(cut), "{cut:?} is cut");
+        }
+        for whole in [
+            "",
+            "{}",
+            "{\"payed\":1}",
+            " {\"a\":\"{[\"}\n",
+            "{\"a\":\"\\\\\"}",
+            "[1,2]",
+            "{\"payed\":1}}",
+            "<html><body>502 Bad Gateway</body></html>",
+            "payed=1",
+            "1",
+            "\"{\"",
+        ] {
+            assert!(!is_cut_json(whole), "{whole:?} is not cut");
+        }
     }
 
     #[test]

@@ -14,11 +14,12 @@
 //! connection) until it returns, when the transport starts over.
 
 use crate::convert::to_js;
+use crate::crosstab::{self, policy::Source};
 use crate::hooks::{fire_analytics, set};
 use crate::lifecycle::{self, Change, Listeners};
 use crate::options::Strategy;
 use crate::status::Verdict;
-use crate::transport::{self, Ctx, Final};
+use crate::transport::{self, Ctx};
 use futures::future::{AbortHandle, Abortable, FutureExt};
 use futures::select;
 use js_sys::{Function, Object, Promise};
@@ -65,6 +66,8 @@ pub struct Watch {
     promise: Promise,
     resolve: Function,
     settled: Cell<bool>,
+    /// How the final status was learned: `outcome.source`.
+    source: Cell<Source>,
     task: RefCell<Option<AbortHandle>>,
 }
 
@@ -104,6 +107,7 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         promise: promise.clone(),
         resolve: resolve.expect("the Promise executor runs at once"),
         settled: Cell::new(false),
+        source: Cell::new(Source::Page),
         task: RefCell::new(None),
     });
     let (handle, registration) = AbortHandle::new_pair();
@@ -118,7 +122,8 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         async move {
             let ending = Abortable::new(until_final(watch.ctx.clone()), registration).await;
             // Aborted means settle() already ran (stop or replacement).
-            if let Ok((ending, via)) = ending {
+            if let Ok((ending, via, source)) = ending {
+                watch.source.set(source);
                 watch.settle(ending, via);
             }
         }
@@ -182,11 +187,13 @@ fn find(order_no: &str) -> Option<Rc<Watch>> {
     })
 }
 
-/// The transport, raced against `timeoutMs`. While the page is suspended
-/// (back/forward cache, offline) the transport is dropped — and with it
-/// every request, timer and connection — and started afresh on resume.
-/// Everything is dropped before this returns.
-async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
+/// The transport (or the tab leading this order, see [`crosstab`]), raced
+/// against `timeoutMs`. While the page is suspended (back/forward cache,
+/// offline) it is dropped — and with it every request, timer, connection,
+/// channel and lock, so the page may enter the cache and another tab may
+/// lead — and started afresh on resume. Everything is dropped before this
+/// returns.
+async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>, Source) {
     let deadline = async {
         match ctx.config.timeout_ms {
             Some(ms) => transport::sleep_ms(ms).await,
@@ -199,17 +206,17 @@ async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
         while lifecycle::suspended() {
             select! {
                 () = ctx.life.wait().fuse() => {}
-                () = deadline => return (Ending::Timeout, None),
+                () = deadline => return (Ending::Timeout, None, Source::Page),
             }
         }
-        let transport = transport::run(&ctx).fuse();
+        let transport = crosstab::run(&ctx).fuse();
         futures::pin_mut!(transport);
         loop {
             select! {
-                Final { verdict, via } = transport => {
-                    return (Ending::from_verdict(verdict), Some(via));
+                (f, source) = transport => {
+                    return (Ending::from_verdict(f.verdict), Some(f.via), source);
                 }
-                () = deadline => return (Ending::Timeout, None),
+                () = deadline => return (Ending::Timeout, None, Source::Page),
                 () = ctx.life.wait().fuse() => if lifecycle::suspended() { break },
             }
         }
@@ -218,7 +225,10 @@ async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>) {
 
 impl Watch {
     /// Ends the watch once: unregisters it, cancels its task, runs the paid
-    /// hooks if it was paid, and resolves its promise with the outcome.
+    /// hooks if it was paid, and resolves its promise with the outcome. The
+    /// analytics of a paid order wait for [`crosstab::first_to_fire`]: only
+    /// the first tab of the profile fires them; every tab runs `onStatus`
+    /// and `onPaid`.
     fn settle(self: &Rc<Self>, ending: Ending, via: Option<Strategy>) {
         if self.settled.replace(true) {
             return;
@@ -252,6 +262,7 @@ impl Watch {
         set(&outcome, "payStatus", &pay_status);
         let strategy = via.unwrap_or(ctx.config.strategy);
         set(&outcome, "strategy", &strategy.name().into());
+        set(&outcome, "source", &self.source.get().name().into());
         set(&outcome, "attempts", &ctx.attempts().into());
         set(
             &outcome,
@@ -263,8 +274,27 @@ impl Watch {
                 p.borrow_mut()
                     .insert(ctx.order_no.clone(), outcome.clone().into())
             });
+        }
+        let watch = self.clone();
+        let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
+        if ending == Ending::Paid && ctx.config.analytics && ctx.config.cross_tab {
+            let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
+            wasm_bindgen_futures::spawn_local(async move {
+                finish(crosstab::first_to_fire(&no, marker_ms).await);
+            });
+        } else {
+            finish(ending == Ending::Paid && ctx.config.analytics);
+        }
+    }
+
+    /// The hooks and the promise of a settled watch; `fire`: the analytics too.
+    fn finish(&self, ending: Ending, strategy: Strategy, outcome: &Object, fire: bool) {
+        let ctx = &self.ctx;
+        if ending == Ending::Paid {
+            let entry = ctx.config.type_entry(self.ty);
+            let pay_status = to_js(&entry.pay_status);
             let hooks = &ctx.hooks;
-            if ctx.config.analytics {
+            if fire {
                 let event_id = entry.event_id.as_ref().map(to_js);
                 fire_analytics(
                     hooks,
@@ -277,10 +307,10 @@ impl Watch {
                 hooks.call("onStatus", f, &JsValue::UNDEFINED, &pay_status, &ctx.errors);
             }
             if let Some(f) = &hooks.on_paid {
-                hooks.call("onPaid", f, &JsValue::UNDEFINED, &outcome, &ctx.errors);
+                hooks.call("onPaid", f, &JsValue::UNDEFINED, outcome, &ctx.errors);
             }
         }
         ctx.event("end", strategy, Some(ending.name()));
-        let _ = self.resolve.call1(&JsValue::UNDEFINED, &outcome);
+        let _ = self.resolve.call1(&JsValue::UNDEFINED, outcome);
     }
 }

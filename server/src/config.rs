@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::limits::{self, Limits};
+
 /// Everything the server can be told at start.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -24,6 +26,8 @@ pub struct Config {
     /// Base URL for links handed to phones (`pay_url`, QR code), e.g.
     /// `http://192.168.1.20:8080`. Without it the request's `Host` is used.
     pub public_url: Option<String>,
+    /// Deadlines, caps, rate limits, allowed origins, demo endpoints.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -37,12 +41,14 @@ impl Default for Config {
             order_ttl: Duration::from_secs(900),
             test_hooks: false,
             public_url: None,
+            limits: Limits::default(),
         }
     }
 }
 
 /// What the command line asked for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once, at start
 pub enum Command {
     Run(Config),
     Help,
@@ -68,6 +74,15 @@ OPTIONS:
 
 On start it prints one line: `paywatch-server listening on http://HOST:PORT`.
 ";
+
+/// The whole `--help` text: [`USAGE`] with the flags of [`limits`].
+pub fn usage() -> String {
+    USAGE.replacen(
+        "    -h, --help",
+        &format!("{}    -h, --help", limits::USAGE),
+        1,
+    )
+}
 
 /// Parses the arguments after the program name. Accepts `--flag value` and
 /// `--flag=value`.
@@ -121,7 +136,11 @@ where
                 }
                 cfg.public_url = Some(url.trim_end_matches('/').to_string());
             }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
+            other => {
+                if !limits::apply_flag(&mut cfg.limits, other, inline.is_some(), &mut value)? {
+                    return Err(format!("unknown argument {other:?} (try --help)"));
+                }
+            }
         }
     }
     Ok(Command::Run(cfg))

@@ -16,6 +16,21 @@ use tokio::sync::broadcast;
 
 use crate::store::now_ms;
 
+/// Orders tracked at most; past it, the least recently used probes with no
+/// live connection are forgotten, so checks for made-up order numbers
+/// cannot grow the state without bound.
+pub const MAX_PROBES: usize = 4096;
+/// Entries kept in `check_times_ms` and `last_event_ids` (the newest).
+pub const MAX_HISTORY: usize = 1000;
+
+/// Appends to a history list, dropping the oldest entries past the cap.
+fn push_capped<T>(list: &mut Vec<T>, item: T) {
+    if list.len() >= MAX_HISTORY {
+        list.drain(..list.len() + 1 - MAX_HISTORY);
+    }
+    list.push(item);
+}
+
 /// Sent to every live SSE stream / WebSocket subscription of one order.
 #[derive(Clone, Debug)]
 pub enum Control {
@@ -101,6 +116,8 @@ struct Stats {
 }
 
 struct Probe {
+    /// When this probe was last touched (a counter, for eviction order).
+    used: u64,
     stats: Stats,
     behavior: Behavior,
     control: broadcast::Sender<Control>,
@@ -109,6 +126,7 @@ struct Probe {
 impl Default for Probe {
     fn default() -> Self {
         Probe {
+            used: 0,
             stats: Stats::default(),
             behavior: Behavior::default(),
             control: broadcast::channel(64).0,
@@ -129,6 +147,7 @@ pub enum GaugeKind {
 #[derive(Default)]
 pub struct Hooks {
     probes: Mutex<HashMap<String, Probe>>,
+    clock: std::sync::atomic::AtomicU64,
 }
 
 impl Hooks {
@@ -139,9 +158,25 @@ impl Hooks {
     fn with<R>(&self, order_no: &str, f: impl FnOnce(&mut Probe) -> R) -> R {
         let mut probes = self.probes.lock().unwrap();
         if !probes.contains_key(order_no) {
+            if probes.len() >= MAX_PROBES {
+                evict_idle(&mut probes);
+            }
             probes.insert(order_no.to_string(), Probe::default());
         }
-        f(probes.get_mut(order_no).expect("just inserted"))
+        let probe = probes.get_mut(order_no).expect("just inserted");
+        probe.used = self
+            .clock
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        f(probe)
+    }
+
+    /// Probes held right now (for tests).
+    pub fn len(&self) -> usize {
+        self.probes.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Records one `/pay` check and counts it in flight until the returned
@@ -154,7 +189,7 @@ impl Hooks {
             s.max_in_flight = s.max_in_flight.max(s.in_flight);
             s.last_order_no = Some(order_no.to_string());
             s.last_query = Some(raw_query.to_string());
-            s.check_times_ms.push(now_ms());
+            push_capped(&mut s.check_times_ms, now_ms());
             p.behavior.clone()
         });
         let gauge = Gauge {
@@ -205,7 +240,7 @@ impl Hooks {
                 Some(id) => {
                     p.stats.sse_connects += 1;
                     if let Some(id) = id {
-                        p.stats.last_event_ids.push(id.to_string());
+                        push_capped(&mut p.stats.last_event_ids, id.to_string());
                     }
                 }
                 None => p.stats.ws_connects += 1,
@@ -277,6 +312,32 @@ impl Hooks {
     }
 }
 
+/// Forgets the older half of the probes that have no live connection.
+fn evict_idle(probes: &mut HashMap<String, Probe>) {
+    let mut idle: Vec<(u64, String)> = probes
+        .iter()
+        .filter(|(_, p)| p.is_idle())
+        .map(|(k, p)| (p.used, k.clone()))
+        .collect();
+    idle.sort_unstable();
+    for (_, key) in idle.iter().take(idle.len().div_ceil(2)) {
+        probes.remove(key);
+    }
+}
+
+impl Probe {
+    /// Nothing live refers to it: no open stream, socket, held or running
+    /// check.
+    fn is_idle(&self) -> bool {
+        let s = &self.stats;
+        self.control.receiver_count() == 0
+            && s.in_flight == 0
+            && s.long_poll_waiting == 0
+            && s.sse_open == 0
+            && s.ws_open == 0
+    }
+}
+
 impl Stats {
     fn gauge_mut(&mut self, kind: GaugeKind) -> &mut u64 {
         match kind {
@@ -303,5 +364,28 @@ impl Drop for Gauge {
             let g = p.stats.gauge_mut(kind);
             *g = g.saturating_sub(1);
         });
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn probes_and_histories_stay_bounded() {
+        let hooks = Arc::new(Hooks::new());
+        let live = hooks.gauge("live", GaugeKind::SseOpen);
+        for i in 0..3 * MAX_PROBES {
+            let (_gauge, _) = hooks.begin_check(&format!("made-up-{i}"), "");
+        }
+        assert!(hooks.len() <= MAX_PROBES, "{} probes", hooks.len());
+        assert_eq!(hooks.stats_json("live")["sse_open"], 1, "live probes stay");
+        drop(live);
+        for _ in 0..MAX_HISTORY + 10 {
+            let _ = hooks.begin_check("busy", "");
+        }
+        let s = hooks.stats_json("busy");
+        assert_eq!(s["checks"], (MAX_HISTORY + 10) as u64);
+        assert_eq!(s["check_times_ms"].as_array().unwrap().len(), MAX_HISTORY);
     }
 }

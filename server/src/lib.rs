@@ -19,25 +19,28 @@
 //! ([`store`]); the server never polls.
 
 pub mod config;
+pub mod doors;
 pub mod hooks;
+pub mod limits;
 pub mod routes;
+pub mod serve;
 pub mod store;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::Method;
 use axum::routing::any;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 pub use config::Config;
+use doors::Doors;
 use hooks::Hooks;
+use serve::Shutdown;
 use store::Store;
 
 /// Shared by every handler.
@@ -52,6 +55,11 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The address actually bound (useful when `--port 0`).
     pub local_addr: SocketAddr,
+    /// Rate limits and per-client waiter counts.
+    pub doors: Arc<Doors>,
+    /// Tracks connections and upgraded WebSockets so shutdown can wait for
+    /// them, and cuts them at the deadline.
+    pub tasks: Shutdown,
 }
 
 impl AppState {
@@ -67,33 +75,36 @@ pub async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
 }
 
 /// Builds the whole application.
+///
+/// CORS for the `--allow-origin` list wraps everything; each API route sits
+/// behind one [`doors::Gate`] (see [`routes::router`]).
 pub fn app(state: AppState) -> Router {
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(Any)
-        // Scripts of other origins may read how long to back off.
-        .expose_headers([axum::http::header::RETRY_AFTER]);
-
-    let mut router = routes::router();
+    let mut router = routes::router(&state);
     router = if state.hooks.is_some() {
-        router.nest("/_test", routes::testing::router())
+        let hooks = routes::testing::router().route_layer(doors::gate(&state, doors::Policy::API));
+        router.nest("/_test", hooks)
     } else {
         // Answer 404 for any method (the static fallback would say 405 to a POST).
         router.route("/_test/{*rest}", any(routes::not_found))
     };
-    router
+    router = router
         .nest_service("/pkg", ServeDir::new(&state.config.pkg))
-        .fallback_service(ServeDir::new(&state.config.www))
-        .layer(cors)
-        .with_state(state)
+        .fallback_service(ServeDir::new(&state.config.www));
+    // Without an allow-list there is nothing for CORS to say: skip the layer
+    // (a held request would otherwise carry its state all along).
+    if !state.config.limits.allow_origins.is_empty() {
+        router = router.layer(doors::cors(&state.config.limits));
+    }
+    router.with_state(state)
 }
 
 /// A server started in the background (see [`start`]).
 pub struct RunningServer {
     addr: SocketAddr,
     shutdown_tx: watch::Sender<bool>,
-    task: JoinHandle<io::Result<()>>,
+    task: JoinHandle<()>,
+    tasks: Shutdown,
+    deadline: std::time::Duration,
 }
 
 impl RunningServer {
@@ -106,12 +117,15 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Starts a graceful shutdown: open SSE streams and WebSockets are ended,
-    /// held long-polls answer, and the call returns when every connection is
-    /// gone.
-    pub async fn shutdown(self) -> io::Result<()> {
+    /// Starts a graceful shutdown: open SSE streams end, WebSockets get
+    /// Close 1001 (upgraded ones included), held long-polls answer, and the
+    /// call returns when every connection is gone — or, at the latest, when
+    /// the shutdown deadline (`--shutdown-timeout-ms`) has passed, after
+    /// cutting what is left. Returns how many connections had to be cut.
+    pub async fn shutdown(self) -> io::Result<usize> {
         let _ = self.shutdown_tx.send(true);
-        self.task.await.map_err(io::Error::other)?
+        self.task.await.map_err(io::Error::other)?;
+        Ok(self.tasks.drain(self.deadline).await)
     }
 }
 
@@ -121,62 +135,87 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let tasks = Shutdown::default();
+    let limits = config.limits.clone();
     let state = AppState {
-        store: Arc::new(Store::new()),
+        store: Arc::new(Store::with_limits(limits.max_orders, limits.keep_ended)),
         hooks: config.test_hooks.then(|| Arc::new(Hooks::new())),
+        doors: Arc::new(Doors::new(&limits)),
         config: Arc::new(config),
         shutdown: shutdown_rx.clone(),
         local_addr: addr,
+        tasks: tasks.clone(),
     };
     let app = app(state);
-    let mut signal = shutdown_rx;
+    let deadline = limits.shutdown_timeout;
+    let accepting = tasks.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = signal.wait_for(|down| *down).await;
-            })
-            .await
+        serve::accept_loop(listener, app, &limits, shutdown_rx, accepting).await;
     });
     Ok(RunningServer {
         addr,
         shutdown_tx,
         task,
+        deadline,
+        tasks,
     })
 }
 
 /// What `main` runs: start, print the listening line, serve until Ctrl-C or
-/// SIGTERM, shut down gracefully.
+/// SIGTERM, shut down gracefully (within the shutdown deadline).
 pub async fn run(config: Config) -> io::Result<()> {
+    // Listen for the signals before anyone can learn the address: a SIGTERM
+    // that came before would kill the process without a graceful shutdown.
+    let signals = TerminationSignals::new()?;
     let server = start(config).await?;
     {
         let mut out = io::stdout().lock();
         writeln!(out, "paywatch-server listening on {}", server.url())?;
         out.flush()?;
     }
-    termination_signal().await;
+    signals.recv().await;
     eprintln!("paywatch-server: shutting down");
-    server.shutdown().await
+    let cut = server.shutdown().await?;
+    if cut > 0 {
+        eprintln!("paywatch-server: shutdown deadline passed, cut {cut} connection(s)");
+    }
+    Ok(())
 }
 
-async fn termination_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Ctrl-C and (on Unix) SIGTERM, registered when created.
+struct TerminationSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl TerminationSignals {
+    fn new() -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(TerminationSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        Ok(TerminationSignals {})
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
     }
 }

@@ -9,12 +9,12 @@ fn main() -> ExitCode {
     let config = match config::parse(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
-            print!("{}", config::USAGE);
+            print!("{}", config::usage());
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
             eprintln!("paywatch-server: {msg}");
-            eprintln!("{}", config::USAGE);
+            eprintln!("{}", config::usage());
             return ExitCode::from(2);
         }
     };
@@ -28,7 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(paywatch_server::run(config)) {
+    let result = runtime.block_on(paywatch_server::run(config));
+    // Whatever the shutdown deadline cut short must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("paywatch-server: {e}");

@@ -6,14 +6,17 @@
 //! subscription — is a `watch::Receiver` that wakes on that send. Nothing in
 //! the server polls.
 //!
+//! Memory stays bounded: at most `max_orders` orders, and an order is
+//! forgotten `keep_ended` after it ends (paid, closed or expired); a waiter
+//! still subscribed then sees its channel close.
+//!
 //! To back this with a real database, keep the same shape: write the status
 //! change to the database, then notify the in-process channel (or a pub/sub
 //! topic such as Redis/Postgres `NOTIFY` when you run several instances) so
 //! the waiters wake. See the README.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
@@ -55,6 +58,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// [`body`](Self::body) as JSON text, written directly (no `Value` in
+    /// between): what every check, SSE event and WebSocket frame sends.
+    pub fn body_text(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            payed: u8,
+            status: &'a str,
+            order_no: &'a str,
+            expires_at: u64,
+        }
+        serde_json::to_string(&Body {
+            payed: u8::from(self.status == Status::Paid),
+            status: self.status.as_str(),
+            order_no: &self.order_no,
+            expires_at: self.expires_at,
+        })
+        .expect("a status body serializes")
+    }
+
     /// The status body of the wire protocol (CONTRACT §2).
     pub fn body(&self) -> Value {
         json!({
@@ -70,7 +92,13 @@ impl Snapshot {
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreateError {
     Empty,
+    /// Longer than [`MAX_ORDER_NO_BYTES`](crate::limits::MAX_ORDER_NO_BYTES).
+    TooLong,
     Exists,
+    /// The store holds `max_orders` already.
+    Full,
+    /// The system's random source failed (no number could be generated).
+    NoRandomness,
 }
 
 /// Why a status change failed.
@@ -113,6 +141,14 @@ impl Order {
 
     fn expire_if_due(&self) {
         let now = now_ms();
+        // A read first: the write lock below is only worth taking when due.
+        let due = {
+            let s = self.tx.borrow();
+            s.status == Status::Pending && now >= s.expires_at
+        };
+        if !due {
+            return;
+        }
         self.tx.send_if_modified(|s| {
             if s.status == Status::Pending && now >= s.expires_at {
                 s.status = Status::Expired;
@@ -125,11 +161,20 @@ impl Order {
     }
 }
 
+type OrderMap = Mutex<HashMap<String, Arc<Order>>>;
+
 /// The order store. Cheap to share: wrap it in an `Arc`.
-#[derive(Default)]
 pub struct Store {
-    orders: Mutex<HashMap<String, Arc<Order>>>,
-    seq: AtomicU64,
+    orders: Arc<OrderMap>,
+    max_orders: usize,
+    keep_ended: Duration,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let limits = crate::limits::Limits::default();
+        Self::with_limits(limits.max_orders, limits.keep_ended)
+    }
 }
 
 impl Store {
@@ -137,24 +182,48 @@ impl Store {
         Self::default()
     }
 
-    /// Creates a pending order. `order_no: None` generates one
-    /// (`PW20261122-000001`). Spawns the order's expiry timer, so it must be
-    /// called inside a Tokio runtime.
+    /// A store of at most `max_orders` orders, each forgotten `keep_ended`
+    /// after it reaches a final state.
+    pub fn with_limits(max_orders: usize, keep_ended: Duration) -> Self {
+        Store {
+            orders: Arc::default(),
+            max_orders,
+            keep_ended,
+        }
+    }
+
+    /// Orders held right now.
+    pub fn len(&self) -> usize {
+        self.orders.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Creates a pending order. `order_no: None` generates an unguessable
+    /// one (`PW20261122-` and 16 random base-32 digits, 80 bits). Spawns the
+    /// order's lifecycle timer, so it must be called inside a Tokio runtime.
     pub fn create(&self, order_no: Option<String>, ttl: Duration) -> Result<Snapshot, CreateError> {
         let expires_at = now_ms().saturating_add(ttl.as_millis().try_into().unwrap_or(u64::MAX));
         let mut orders = self.orders.lock().unwrap();
         let order_no = match order_no {
             Some(no) if no.is_empty() => return Err(CreateError::Empty),
+            Some(no) if no.len() > crate::limits::MAX_ORDER_NO_BYTES => {
+                return Err(CreateError::TooLong)
+            }
             Some(no) if orders.contains_key(&no) => return Err(CreateError::Exists),
             Some(no) => no,
             None => loop {
-                let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-                let candidate = format!("PW{}-{n:06}", yyyymmdd(now_ms()));
+                let candidate = random_order_no().ok_or(CreateError::NoRandomness)?;
                 if !orders.contains_key(&candidate) {
                     break candidate;
                 }
             },
         };
+        if orders.len() >= self.max_orders {
+            return Err(CreateError::Full);
+        }
         let snapshot = Snapshot {
             order_no: order_no.clone(),
             status: Status::Pending,
@@ -165,7 +234,11 @@ impl Store {
         let order = Arc::new(Order { tx });
         orders.insert(order_no, order.clone());
         drop(orders);
-        tokio::spawn(expiry_timer(order));
+        tokio::spawn(lifecycle(
+            order,
+            Arc::downgrade(&self.orders),
+            self.keep_ended,
+        ));
         Ok(snapshot)
     }
 
@@ -205,9 +278,24 @@ impl Store {
     }
 }
 
+/// An order's timer: expires it at `expires_at` if still pending, then
+/// forgets it `keep_ended` after it ended, however it ended.
+async fn lifecycle(order: Arc<Order>, orders: Weak<OrderMap>, keep_ended: Duration) {
+    expiry_timer(&order).await;
+    tokio::time::sleep(keep_ended).await;
+    let Some(orders) = orders.upgrade() else {
+        return;
+    };
+    let mut orders = orders.lock().unwrap();
+    let no = order.tx.borrow().order_no.clone();
+    if orders.get(&no).is_some_and(|o| Arc::ptr_eq(o, &order)) {
+        orders.remove(&no);
+    }
+}
+
 /// Sleeps until the order's `expires_at`, then expires it if still pending.
 /// Ends early when the order reaches a final state some other way.
-async fn expiry_timer(order: Arc<Order>) {
+async fn expiry_timer(order: &Order) {
     let mut rx = order.tx.subscribe();
     let expires_at = rx.borrow().expires_at;
     let wait = Duration::from_millis(expires_at.saturating_sub(now_ms()));
@@ -236,6 +324,21 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// `PW20261122-` plus 16 digits of Crockford base 32 from the system's
+/// random source: 80 bits, so nobody finds another's order by counting.
+fn random_order_no() -> Option<String> {
+    const DIGITS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).ok()?;
+    let bits = bytes
+        .iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+    let digits: String = (0..16)
+        .map(|i| char::from(DIGITS[((bits >> (75 - 5 * i)) & 31) as usize]))
+        .collect();
+    Some(format!("PW{}-{digits}", yyyymmdd(now_ms())))
 }
 
 /// `20261122` for a UTC timestamp in ms (civil-from-days, H. Hinnant).
@@ -297,6 +400,54 @@ mod tests {
             Err(ChangeError::Conflict(Status::Closed))
         );
         assert_eq!(store.pay("nope"), Err(ChangeError::Unknown));
+    }
+
+    #[tokio::test]
+    async fn generated_numbers_are_random_and_caps_hold() {
+        let store = Store::with_limits(3, Duration::from_secs(60));
+        let a = store
+            .create(None, Duration::from_secs(60))
+            .unwrap()
+            .order_no;
+        let b = store
+            .create(None, Duration::from_secs(60))
+            .unwrap()
+            .order_no;
+        assert_eq!(a.len(), "PW20261122-".len() + 16, "{a}");
+        assert_ne!(a[11..], b[11..]);
+        assert_eq!(
+            store.create(Some("x".repeat(129)), Duration::ZERO),
+            Err(CreateError::TooLong)
+        );
+        store.create(Some("x".repeat(128)), Duration::ZERO).unwrap();
+        assert_eq!(store.create(None, Duration::ZERO), Err(CreateError::Full));
+    }
+
+    #[tokio::test]
+    async fn ended_orders_are_forgotten() {
+        let store = Store::with_limits(10, Duration::from_millis(50));
+        store
+            .create(Some("p".into()), Duration::from_secs(60))
+            .unwrap();
+        store
+            .create(Some("e".into()), Duration::from_millis(20))
+            .unwrap();
+        store
+            .create(Some("open".into()), Duration::from_secs(60))
+            .unwrap();
+        let mut rx = store.subscribe("p").unwrap();
+        store.pay("p").unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(store.get("p").is_none() && store.get("e").is_none());
+        assert!(store.get("open").is_some(), "pending orders stay");
+        assert_eq!(store.len(), 1);
+        // A waiter that was still subscribed learns the channel is gone.
+        rx.borrow_and_update();
+        assert!(rx.changed().await.is_err());
+        // The number can be used again.
+        store
+            .create(Some("p".into()), Duration::from_secs(60))
+            .unwrap();
     }
 
     #[tokio::test]

@@ -20,6 +20,16 @@ fn help_and_bad_arguments() {
         "--order-ttl-sec",
         "--test-hooks",
         "--public-url",
+        "--allow-origin",
+        "--demo-endpoints",
+        "--rate-limit",
+        "--max-waiters-per-client",
+        "--max-orders",
+        "--keep-ended-sec",
+        "--header-timeout-ms",
+        "--body-timeout-ms",
+        "--write-timeout-ms",
+        "--shutdown-timeout-ms",
     ] {
         assert!(text.contains(flag), "usage mentions {flag}");
     }

@@ -1,9 +1,16 @@
 //! One HTTP GET with a deadline. The fetch is aborted (AbortController) when
 //! the deadline passes or when the future is dropped, so a stopped watch
 //! leaves no request behind.
+//!
+//! A response cut mid-body (a proxy or load balancer killing a held
+//! long-poll) is a failed check in every engine. Chromium and Firefox reject
+//! `text()`; WebKit does too when the response declared a `Content-Length`,
+//! but resolves a cut chunked response with the bytes that arrived, so a JSON
+//! text that ends with a bracket still open counts as cut here as well.
 
 use super::sleep_ms;
 use crate::hooks::describe;
+use crate::status::is_cut_json;
 use futures::{select, FutureExt};
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
@@ -54,10 +61,18 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
             Ok(promise) => JsFuture::from(promise).await,
             Err(e) => Err(e),
         }
-        .map_err(|e| format!("status answer could not be read: {}", error_text(&e)))?;
+        .map_err(|e| format!("status answer could not be read: {}", error_text(&e)))?
+        .as_string()
+        .unwrap_or_default();
+        if is_cut_json(&text) {
+            return Err(format!(
+                "status check failed: the answer was cut off after {} bytes",
+                text.len()
+            ));
+        }
         Ok(Answer {
             status: code,
-            text: text.as_string().unwrap_or_default(),
+            text,
             retry_after,
         })
     };

@@ -29,7 +29,7 @@ pub async fn run(ctx: &Ctx) -> Final {
                 }
             }
             () = ctx.wake.wait().fuse() => {
-                if check.is_terminated() && ctx.wants_check_now() {
+                if ctx.answer_wake() && check.is_terminated() {
                     check = start_check();
                 }
             }

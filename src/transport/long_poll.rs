@@ -45,7 +45,7 @@ pub async fn run(ctx: &Ctx, step_down: bool) -> Option<Final> {
             loop {
                 select! {
                     () = pause => break,
-                    () = ctx.wake.wait().fuse() => if ctx.wants_check_now() { break },
+                    () = ctx.wake.wait().fuse() => if ctx.answer_wake() { break },
                 }
             }
         }

@@ -23,8 +23,8 @@ use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verd
 use std::cell::Cell;
 use std::time::Duration;
 
-/// A wake-up that comes within this long of the previous check's start is
-/// answered by that check: a burst of lifecycle events makes one request.
+/// A wake-up that comes within this long of one already answered is answered
+/// by that one's check: a burst of lifecycle events makes one request.
 pub const WAKE_QUIET_MS: f64 = 1000.0;
 /// Retries of a failed catch-up check start this far apart, doubling (with
 /// jitter) up to the cap.
@@ -56,7 +56,12 @@ pub struct Ctx {
     pub life: Signal,
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
+    /// A wake-up came while a check was in flight; that check may have
+    /// started before the payer came back, so another follows it.
+    wake_after_check: Cell<bool>,
     last_check_at: Cell<f64>,
+    /// When a wake-up last started a check.
+    last_wake_at: Cell<f64>,
     /// No check or connect before this time (ms since the epoch): the
     /// server's `Retry-After`.
     hold_until: Cell<f64>,
@@ -73,12 +78,16 @@ pub enum Pushed {
 }
 
 /// Marks a check as in flight for as long as it lives, however it ends
-/// (answered, failed, or dropped mid-flight by a stop or a suspend).
-struct InFlight<'a>(&'a Cell<bool>);
+/// (answered, failed, or dropped mid-flight by a stop or a suspend), and
+/// then passes on a wake-up that came meanwhile.
+struct InFlight<'a>(&'a Ctx);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        self.0.in_flight.set(false);
+        if self.0.wake_after_check.replace(false) {
+            self.0.wake.raise();
+        }
     }
 }
 
@@ -98,7 +107,9 @@ impl Ctx {
             life: Signal::default(),
             attempts: Cell::new(0),
             in_flight: Cell::new(false),
+            wake_after_check: Cell::new(false),
             last_check_at: Cell::new(f64::NEG_INFINITY),
+            last_wake_at: Cell::new(f64::NEG_INFINITY),
             hold_until: Cell::new(0.0),
             throttled: Cell::new(false),
         }
@@ -112,10 +123,22 @@ impl Ctx {
         poll_gap(c.interval_ms, c.slow_after_ms, c.slow_interval_ms, elapsed)
     }
 
-    /// Whether a wake-up should start a check now: none is in flight and
-    /// none started in the last [`WAKE_QUIET_MS`].
-    pub fn wants_check_now(&self) -> bool {
-        !self.in_flight.get() && js_sys::Date::now() - self.last_check_at.get() >= WAKE_QUIET_MS
+    /// Whether a wake-up should start a check now, and if so, notes that
+    /// it does: no check is in flight, and no wake-up started one in the
+    /// last [`WAKE_QUIET_MS`]. A routine check that started just before the
+    /// payer came back does not count (it may have missed the payment): one
+    /// in flight is followed by the wake-up's check when it ends.
+    pub fn answer_wake(&self) -> bool {
+        let now = js_sys::Date::now();
+        if now - self.last_wake_at.get() < WAKE_QUIET_MS {
+            return false;
+        }
+        if self.in_flight.get() {
+            self.wake_after_check.set(true);
+            return false;
+        }
+        self.last_wake_at.set(now);
+        true
     }
 
     /// How long ago the current (or last) check started, in ms.
@@ -163,7 +186,7 @@ impl Ctx {
         // This check answers every wake-up raised so far.
         self.wake.clear();
         self.in_flight.set(true);
-        let _in_flight = InFlight(&self.in_flight);
+        let _in_flight = InFlight(self);
         self.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;

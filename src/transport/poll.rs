@@ -22,7 +22,7 @@ pub async fn run(ctx: &Ctx) -> Final {
         loop {
             select! {
                 () = gap => break,
-                () = ctx.wake.wait().fuse() => if ctx.wants_check_now() { break },
+                () = ctx.wake.wait().fuse() => if ctx.answer_wake() { break },
             }
         }
     }

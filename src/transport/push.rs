@@ -30,8 +30,12 @@ const RECONNECT_CAP_MS: u32 = 30_000;
 /// Failed (re)connects in a row after which the waits also check over HTTP.
 const CHECK_WHILE_DOWN_AFTER: u32 = 3;
 /// For `"auto"`: failed reconnects in a row, after the connection had
-/// opened, that make it step down to the next transport.
+/// proved itself, that make it step down to the next transport.
 const STEP_DOWN_AFTER: u32 = 3;
+/// A connection proves itself by a message (status or heartbeat), or by
+/// staying open this long; only then is the reconnect backoff reset. A
+/// server that accepts and at once drops every connection is not hammered.
+const PROVEN_AFTER_MS: u32 = 5000;
 
 /// What a push connection tells the loop.
 #[derive(Debug)]
@@ -60,9 +64,9 @@ impl Connection {
 }
 
 /// Runs one push transport until a final verdict. With `fall_back`, gives up
-/// (`None`) if the very first connection never opens, or if it opened but
-/// then [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"` can try
-/// the next transport; without it, `None` is never returned.
+/// (`None`) if the very first connection never proves itself, or if one
+/// did but then [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"`
+/// can try the next transport; without it, `None` is never returned.
 pub async fn run(
     ctx: &Ctx,
     via: Strategy,
@@ -70,29 +74,29 @@ pub async fn run(
     fall_back: bool,
 ) -> Option<Final> {
     let mut backoff = Backoff::new(RECONNECT_BASE_MS, RECONNECT_CAP_MS);
-    let mut ever_opened = false;
-    let mut failed_since_open = 0;
+    let mut ever_proven = false;
+    let mut failed_since_proven = 0;
     loop {
         ctx.hold_off(via).await;
         ctx.count_attempt();
         ctx.event("connect", via, None);
-        let opened = match connect(ctx) {
+        let proven = match connect(ctx) {
             Ok(mut conn) => match session(ctx, via, &mut conn, &mut backoff).await {
                 Ok(done) => return Some(done),
-                Err(opened) => opened,
+                Err(proven) => proven,
             },
             Err(why) => {
                 ctx.report(ErrorKind::Connection, via, &why);
                 false
             }
         };
-        if opened {
-            ever_opened = true;
-            failed_since_open = 0;
-        } else if ever_opened {
-            failed_since_open += 1;
+        if proven {
+            ever_proven = true;
+            failed_since_proven = 0;
+        } else if ever_proven {
+            failed_since_proven += 1;
         }
-        if fall_back && (!ever_opened || failed_since_open >= STEP_DOWN_AFTER) {
+        if fall_back && (!ever_proven || failed_since_proven >= STEP_DOWN_AFTER) {
             return None;
         }
         let delay = backoff.next_delay(js_sys::Math::random());
@@ -105,7 +109,7 @@ pub async fn run(
 }
 
 /// Reads one connection until it reports a final verdict, or is lost
-/// (`Err(whether it had opened)`).
+/// (`Err(whether it had proved itself)`).
 async fn session(
     ctx: &Ctx,
     via: Strategy,
@@ -114,7 +118,8 @@ async fn session(
 ) -> Result<Final, bool> {
     let open_within = ctx.config.request_timeout_ms;
     let mut opening = sleep_ms(open_within).fuse();
-    let mut opened = false;
+    let mut proven = false;
+    let mut proving: Fuse<TimeoutFuture> = Fuse::terminated();
     let mut catch_up: Fuse<LocalBoxFuture<'_, Verdict>> = Fuse::terminated();
     let mut liveness: Option<u32> = None;
     let mut silence: Fuse<TimeoutFuture> = Fuse::terminated();
@@ -123,29 +128,39 @@ async fn session(
             event = conn.events.next() => {
                 match event {
                     Some(PushEvent::Open) => {
-                        opened = true;
                         opening = Fuse::terminated();
-                        backoff.reset();
+                        proving = sleep_ms(PROVEN_AFTER_MS).fuse();
                         ctx.event("open", via, None);
                         catch_up = ctx.catch_up().boxed_local().fuse();
                     }
                     Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
-                        Some(Pushed::Status(verdict)) if verdict.is_final() => {
-                            return Ok(Final { verdict, via });
+                        Some(Pushed::Status(verdict)) => {
+                            if verdict.is_final() {
+                                return Ok(Final { verdict, via });
+                            }
+                            proven = true;
                         }
                         Some(Pushed::Heartbeat(every)) => {
                             liveness = liveness.or_else(|| liveness_ms(ctx, every));
+                            proven = true;
                         }
-                        _ => {}
+                        None => {}
                     },
-                    Some(PushEvent::Lost(why)) => return Err(lost(ctx, via, &why, opened)),
-                    None => return Err(opened),
+                    Some(PushEvent::Lost(why)) => return Err(lost(ctx, via, &why, proven)),
+                    None => return Err(proven),
+                }
+                if proven {
+                    backoff.reset();
                 }
                 // Anything heard proves the connection alive.
                 if let Some(ms) = liveness {
                     silence = sleep_ms(ms).fuse();
                 }
             },
+            () = proving => {
+                proven = true;
+                backoff.reset();
+            }
             () = opening => {
                 let why = format!("the connection did not open within {open_within} ms");
                 return Err(lost(ctx, via, &why, false));
@@ -153,7 +168,7 @@ async fn session(
             () = silence => {
                 let ms = liveness.unwrap_or_default();
                 let why = format!("nothing heard for {ms} ms (no heartbeat): the connection is taken for dead");
-                return Err(lost(ctx, via, &why, opened));
+                return Err(lost(ctx, via, &why, proven));
             }
             verdict = catch_up => {
                 if verdict.is_final() {
@@ -162,7 +177,7 @@ async fn session(
             }
             () = ctx.wake.wait().fuse() => {
                 // The page came back: check now, whatever the connection says.
-                if ctx.wants_check_now() {
+                if ctx.answer_wake() {
                     catch_up = ctx.catch_up().boxed_local().fuse();
                 }
             }
@@ -170,11 +185,11 @@ async fn session(
     }
 }
 
-/// Reports a lost connection; returns whether it had opened.
-fn lost(ctx: &Ctx, via: Strategy, why: &str, opened: bool) -> bool {
+/// Reports a lost connection; passes on whether it had proved itself.
+fn lost(ctx: &Ctx, via: Strategy, why: &str, proven: bool) -> bool {
     ctx.event("lost", via, Some(why));
     ctx.report(ErrorKind::Connection, via, why);
-    opened
+    proven
 }
 
 /// The silence that means a dead connection, once a heartbeat was heard:

@@ -68,7 +68,7 @@ export function throwingGlobal(name) {
 }
 export function record(r) {
   return JSON.stringify({ status: r.status, paid: r.paid, errors: r.errors, kbn: r.kbn, pingan: r.pingan,
-    events: r.events.map((e) => ({ kind: e.kind, strategy: e.strategy, detail: e.detail })) });
+    events: r.events.map((e) => ({ kind: e.kind, strategy: e.strategy, detail: e.detail, at: e.at })) });
 }
 export function same(a, b) { return Object.is(a, b); }
 export function toJson(v) { return JSON.stringify(v); }
@@ -163,13 +163,25 @@ pub async fn create_with_ttl(order_no: &str, ttl_ms: u32) -> String {
     order_no.to_owned()
 }
 
+/// Pays through the test hook: this page is on another origin than the
+/// server, and the demo's pay endpoint answers same-origin requests only.
 pub async fn pay(order_no: &str) {
-    let (code, body) = api("POST", &format!("/orders/{}/pay", enc(order_no)), None).await;
+    let (code, body) = api(
+        "POST",
+        &format!("/_test/orders/{}/pay", enc(order_no)),
+        None,
+    )
+    .await;
     assert_eq!(code, 200, "pay {order_no}: {body}");
 }
 
 pub async fn close(order_no: &str) {
-    let (code, body) = api("POST", &format!("/orders/{}/close", enc(order_no)), None).await;
+    let (code, body) = api(
+        "POST",
+        &format!("/_test/orders/{}/close", enc(order_no)),
+        None,
+    )
+    .await;
     assert_eq!(code, 200, "close {order_no}: {body}");
 }
 

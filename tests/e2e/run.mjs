@@ -9,13 +9,18 @@
 //  3. `vite build` twice: production (dist/) and NODE_ENV=development
 //     (dist-dev/, where StrictMode double-mounts effects).
 //  4. Reference servers (--test-hooks) on free 127.0.0.1 ports serve each
-//     fixture; headless Chromium opens the pages; the test creates orders,
-//     pays them and reads the server's /_test/ stats.
+//     fixture; each browser engine (engines.mjs: Chromium through
+//     playwright-core, WebKit and Firefox through their WebDriver servers)
+//     opens the pages; the test creates orders, pays them and reads the
+//     server's /_test/ stats.
 //
-// Exits non-zero on any failure; the last line is `e2e: N passed, M failed`.
+// Exits non-zero on any failure; prints `e2e engines: chromium 12/12, …` and
+// last `e2e: N passed, M failed`.
 // Env: PAYWATCH_SERVER_BIN (default target/debug/paywatch-server),
 //      PAYWATCH_PKG (the package directory to pack, default pkg),
-//      CHROMIUM (default /usr/bin/chromium).
+//      E2E_ENGINES (default chromium,webkit,firefox; WebKit needs a display:
+//      run under xvfb-run -a), CHROMIUM (default /usr/bin/chromium).
+import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -37,6 +42,9 @@ const serverBin = (() => {
 let passed = 0;
 let failed = 0;
 const cleanups = [];
+// Per engine: [passed, run].
+const perEngine = {};
+let currentEngine = null;
 
 function log(msg) {
   console.log(`[e2e] ${msg}`);
@@ -72,12 +80,14 @@ async function test(name, fn, timeoutMs = 30_000) {
       }),
     ]);
     passed++;
+    if (currentEngine) perEngine[currentEngine][0]++;
     console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
   } catch (e) {
     failed++;
     console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
   } finally {
     clearTimeout(timer);
+    if (currentEngine) perEngine[currentEngine][1]++;
   }
 }
 
@@ -85,9 +95,17 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
+// Objects compare with their keys in any order: WebDriver hands page
+// values back with keys sorted (Firefox) or in its own order (WebKit).
+function canonical(v) {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  return v;
+}
+
 function assertEqual(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
+  const a = JSON.stringify(canonical(actual));
+  const e = JSON.stringify(canonical(expected));
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
 
@@ -198,8 +216,11 @@ function sizes(tarball) {
 
 // ---------------------------------------------------------------- servers
 
+// Pages here pay same-origin through the demo endpoints; every request comes
+// from 127.0.0.1, so the per-address limits are set out of reach.
+
 async function startServer(www) {
-  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, "--test-hooks", "--heartbeat-ms", "300"], {
+  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, ...TEST_SERVER_FLAGS], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -263,23 +284,14 @@ async function assertChecksStopped(server, no, settleMs = 250, watchMs = 1000) {
 
 // ---------------------------------------------------------------- browser
 
+// A page in one engine (engines.mjs): text, eval, click, close, and
+// assertClean: no console error/warning and no page error.
 async function openPage(browser, url) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(url);
+  const page = await browser.open(url);
   return {
-    page,
-    problems,
-    text: (sel) => page.textContent(sel),
-    eval: (fn, arg) => page.evaluate(fn, arg),
-    close: () => context.close(),
-    assertClean() {
-      assertEqual(problems, [], "console errors/warnings and page errors");
+    ...page,
+    async assertClean() {
+      assertEqual(await page.problems(), [], `console errors/warnings and page errors (${browser.name})`);
     },
   };
 }
@@ -319,9 +331,46 @@ async function plainPaid(browser, server, { type, strategy }) {
       "outcome",
     );
     assertEqual(seen.active, 0, "activeWatches() after paid");
-    p.assertClean();
+    await p.assertClean();
   } finally {
     await p.close();
+  }
+}
+
+// A browser that lacks what paywatch needs: init() and checkPayStatus reject
+// with a PayWatchError naming the missing feature, and nothing is requested.
+async function unsupportedBrowser(browser, server) {
+  const cases = [
+    // [what the page takes away, strategy, feature named, init rejects]
+    ["WebAssembly", "poll", "WebAssembly", true],
+    ["wasm-features", "poll", "WebAssembly reference types", true],
+    ["AbortController", "poll", "AbortController", true],
+    ["fetch", "poll", "fetch", true],
+    ["EventSource", "sse", "EventSource", false],
+    ["WebSocket", "websocket", "WebSocket", false],
+  ];
+  for (const [remove, strategy, feature, initRejects] of cases) {
+    const no = await createOrder(server);
+    const p = await openPage(browser, `${server.url}/unsupported.html?remove=${remove}&strategy=${strategy}&order=${encodeURIComponent(no)}`);
+    try {
+      const r = await waitFor(`the page's result (${remove})`, () => p.eval(() => window.result));
+      assertEqual(r.import, undefined, `importing the package without ${remove}`);
+      const rejection = (orderNo) => ({
+        error: true,
+        name: "PayWatchError",
+        kind: "unsupported",
+        feature,
+        orderNo,
+        message: `paywatch: this browser lacks ${feature}, which paywatch needs; supported: Chrome/Edge 96, Firefox 79, Safari 15 (iOS 15) or newer`,
+      });
+      assertEqual(r.init, initRejects ? rejection("") : "resolved", `init() without ${remove}`);
+      assertEqual(r.check, rejection(no), `checkPayStatus without ${remove}`);
+      assertEqual(r.active, 0, `activeWatches() without ${remove}`);
+      const s = await stats(server, no);
+      assertEqual([s.checks, s.sse_connects, s.ws_connects], [0, 0, 0], `requests for ${no} without ${remove}`);
+    } finally {
+      await p.close();
+    }
   }
 }
 
@@ -355,7 +404,7 @@ async function vitePaid(browser, server, build) {
     assertEqual(seen.calls.fire, [EVENT[type]], "window.PinganAna.fire calls");
     assertEqual(seen.pageStatus.filter((s) => s !== null), [PAY_STATUS[type]], "page payStatus changes");
     assertEqual(seen.active, 0, "activeWatches() after paid");
-    p.assertClean();
+    await p.assertClean();
   } finally {
     await p.close();
   }
@@ -367,11 +416,11 @@ async function viteStop(browser, server) {
   const p = await openPage(browser, `${server.url}/?scenario=pay&order=${encodeURIComponent(no)}&type=1`);
   try {
     await watching(server, no, 2);
-    await p.page.click("#stop");
+    await p.click("#stop");
     await waitFor("cancelled outcome rendered", async () => (await p.text("#outcome")) === "cancelled via poll");
     await assertChecksStopped(server, no);
     assertEqual(await p.eval(() => window.activeWatches()), 0, "activeWatches() after stop()");
-    p.assertClean();
+    await p.assertClean();
   } finally {
     await p.close();
   }
@@ -382,10 +431,10 @@ async function viteUnmount(browser, server) {
   const no = await createOrder(server);
   const p = await openPage(browser, `${server.url}/?scenario=unmount&order=${encodeURIComponent(no)}&type=1`);
   try {
-    await p.page.click("#start");
+    await p.click("#start");
     await watching(server, no, 3);
     assertEqual(await p.eval(() => window.activeWatches()), 1, "activeWatches() while watching");
-    await p.page.click("#toggle");
+    await p.click("#toggle");
     await waitFor("dialog unmounted", async () => (await p.text("#closed")) === "closed");
     await assertChecksStopped(server, no, 250, 1000);
     assertEqual(await p.eval(() => window.activeWatches()), 0, "activeWatches() after unmount");
@@ -397,7 +446,7 @@ async function viteUnmount(browser, server) {
     const after = await stats(server, no);
     await sleep(300);
     assertEqual((await stats(server, no)).checks, after.checks, "checks after paying the unwatched order");
-    p.assertClean();
+    await p.assertClean();
   } finally {
     await p.close();
   }
@@ -428,7 +477,7 @@ async function viteDev(browser, backend) {
     assertEqual(await p.text("#pay-status"), String(PAY_STATUS[1]), "hook payStatus rendered");
     const seen = await p.eval(() => ({ calls: window.anaCalls, mounts: window.mountEffects }));
     assertEqual(seen, { calls: { kbn: [LABEL[1]], fire: [EVENT[1]] }, mounts: 2 }, "analytics calls and StrictMode mounts");
-    p.assertClean();
+    await p.assertClean();
   } finally {
     await p.close();
     await dev.close();
@@ -443,22 +492,39 @@ async function main() {
   await lock();
   ensureDeps(here);
   ensureDeps(appDir);
-  const { launchChromium } = await import("./chromium.mjs");
+  const { launch, enginesFrom } = await import("./engines.mjs");
+  const engines = enginesFrom(process.env.E2E_ENGINES);
 
   const { tarball, files } = packPkg();
   log(`packed ${tarball.slice(root.length + 1)}: ${files.join(", ")}`);
   installTarball(plainDir, tarball);
   installTarball(appDir, tarball);
 
-  await test("package: tarball holds both entries, their types and the wasm", async () => {
-    for (const f of ["package.json", "index.js", "index.d.ts", "react.js", "react.d.ts", "paywatch.js", "paywatch_bg.wasm"]) {
-      assert(files.includes(f), `tarball lacks ${f}`);
-    }
+  await test("package: the tarball holds exactly the entries, their types, the wasm, the mini-program build, README, changelog and licenses", async () => {
+    const intended = [
+      "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js",
+      "miniprogram.d.ts", ...["event-source.js", "events.js", "host.js", "index.js", "miniprogram.js", "package.json",
+        "page.js", "paywatch.js", "paywatch_bg.wasm.br", "request.js", "socket.js", "text.js"].map((f) => `miniprogram_dist/${f}`),
+      "package.json", "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
+    ];
+    assertEqual([...files].sort(), intended, "files in the tarball");
     const pkg = JSON.parse(readFileSync(join(appDir, "node_modules", "paywatch", "package.json"), "utf8"));
     assertEqual(pkg.exports["./react"], { types: "./react.d.ts", default: "./react.js" }, "exports['./react']");
     assertEqual(pkg.peerDependenciesMeta?.react?.optional, true, "react is an optional peer");
     const main = readFileSync(join(appDir, "node_modules", "paywatch", "index.js"), "utf8");
     assert(!/from\s+["']react["']/.test(main), "the main entry imports react");
+    assertEqual(pkg.license, "MIT OR Apache-2.0", "license");
+    assert(!("repository" in pkg), `no placeholder repository: ${JSON.stringify(pkg.repository)}`);
+    // The README reads on its own: no image, no link into the repository.
+    const readme = readFileSync(join(appDir, "node_modules", "paywatch", "README.md"), "utf8");
+    const local = [...readme.matchAll(/!?\[[^\]]*\]\(([^)]*)\)/g)].filter(([all, to]) => all.startsWith("!") || !/^(https?:\/\/|#)/.test(to));
+    assertEqual(local.map(([all]) => all), [], "images and repository links in the package README");
+    assert(readme.includes("## Supported browsers"), "the package README states the supported browsers");
+    // The entry probes for exactly the WebAssembly features the .wasm uses.
+    const { usedFeatures } = await import("../../scripts/wasm-features.mjs");
+    const used = Object.keys(usedFeatures(join(appDir, "node_modules", "paywatch", "paywatch_bg.wasm"))).sort();
+    const probed = [...main.matchAll(/^\s*\["([^"]+)", \[/gm)].map((m) => m[1]).sort();
+    assertEqual(probed, used, "WebAssembly features index.js probes for (expected: those paywatch_bg.wasm uses)");
   });
 
   await test("types: tsc --noEmit (strict) on the Vite app and types-check.ts", async () => {
@@ -482,21 +548,36 @@ async function main() {
   const appDev = await startServer(join(appDir, "dist-dev"));
   log(`servers: plain ${plain.url}, vite ${app.url}, vite (development) ${appDev.url}`);
 
-  const browser = await launchChromium();
-  cleanups.push(() => browser.close());
-
-  await test("plain page (poll, type 1): paid, rendered, analytics once", () => plainPaid(browser, plain, { type: 1, strategy: "poll" }));
-  await test("plain page (sse, type 2): paid, rendered, analytics once", () => plainPaid(browser, plain, { type: 2, strategy: "sse" }));
-  for (const [server, build] of [
-    [app, "production"],
-    [appDev, "development, StrictMode double mount"],
-  ]) {
-    await test(`vite app (${build}): usePayStatus paid, rendered, analytics once`, () => vitePaid(browser, server, build));
-    await test(`vite app (${build}): stop() cancels, checks stop`, () => viteStop(browser, server));
-    await test(`vite app (${build}): unmount mid-watch stops checks, no callbacks or errors`, () => viteUnmount(browser, server));
+  for (const engine of engines) {
+    log(`engine ${engine}`);
+    perEngine[engine] = [0, 0];
+    currentEngine = engine;
+    let browser = null;
+    await test(`[${engine}] launch`, async () => {
+      browser = await launch(engine);
+    });
+    if (!browser) continue;
+    const closeBrowser = () => browser.close();
+    cleanups.push(closeBrowser);
+    const t = (name, fn) => test(`[${engine}] ${name}`, () => fn(browser));
+    await t("plain page (poll, type 1): paid, rendered, analytics once", (b) => plainPaid(b, plain, { type: 1, strategy: "poll" }));
+    await t("plain page (sse, type 2): paid, rendered, analytics once", (b) => plainPaid(b, plain, { type: 2, strategy: "sse" }));
+    await t("a browser without WebAssembly, a wasm feature, fetch, AbortController, EventSource or WebSocket: PayWatchError names it", (b) =>
+      unsupportedBrowser(b, plain),
+    );
+    for (const [server, build] of [
+      [app, "production"],
+      [appDev, "development, StrictMode double mount"],
+    ]) {
+      await t(`vite app (${build}): usePayStatus paid, rendered, analytics once`, (b) => vitePaid(b, server, build));
+      await t(`vite app (${build}): stop() cancels, checks stop`, (b) => viteStop(b, server));
+      await t(`vite app (${build}): unmount mid-watch stops checks, no callbacks or errors`, (b) => viteUnmount(b, server));
+    }
+    await t("vite dev (no optimizeDeps config): the wasm loads, paid, rendered", (b) => viteDev(b, app));
+    cleanups.splice(cleanups.indexOf(closeBrowser), 1);
+    await closeBrowser();
+    currentEngine = null;
   }
-
-  await test("vite dev (no optimizeDeps config): the wasm loads, paid, rendered", () => viteDev(browser, app));
 
   const s = sizes(tarball);
   log(`size: tarball ${s.tarball} B; .wasm ${s.wasmRaw} B raw, ${s.wasmGz} B gzip -9; JS ${s.jsRaw} B raw, ${s.jsGz} B gzip -9 (${s.jsEach})`);
@@ -528,5 +609,7 @@ try {
   await cleanup();
 }
 log(`wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
+const counts = Object.entries(perEngine).map(([e, [ok, all]]) => `${e} ${ok}/${all}`);
+if (counts.length) console.log(`e2e engines: ${counts.join(", ")}`);
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

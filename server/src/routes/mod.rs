@@ -12,26 +12,95 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
 
+use crate::doors::{self, Group, Holds, Origins, Policy};
+use crate::limits::MAX_ORDER_NO_BYTES;
 use crate::store::ChangeError;
 use crate::AppState;
 
-/// The public routes (everything but static files and test hooks).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/pay", get(poll::check))
-        .route("/payment-status", get(sse::stream))
-        .route("/ws", get(ws::upgrade))
-        .route("/orders", post(orders::create))
+/// The public routes (everything but static files and test hooks), each
+/// behind one [`Gate`](doors::Gate): the Origin check, its rate-limit group,
+/// and for long-polls and SSE streams a place under the client's waiter cap.
+/// `POST /orders/{no}/pay` and `/close` exist only with `--demo-endpoints`,
+/// and answer same-origin requests only.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let gate = |rate, holds| {
+        doors::gate(
+            state,
+            Policy {
+                origins: Origins::AllowList,
+                rate: Some(rate),
+                holds,
+            },
+        )
+    };
+    let hot = Router::new()
+        .route(
+            "/pay",
+            get(poll::check).layer(gate(Group::Check, Holds::WhenWaiting)),
+        )
+        .route(
+            "/payment-status",
+            get(sse::stream).layer(gate(Group::Push, Holds::Always)),
+        )
+        .route(
+            "/ws",
+            get(ws::upgrade).layer(gate(Group::Push, Holds::Never)),
+        )
+        .route(
+            "/orders",
+            post(orders::create).layer(gate(Group::Write, Holds::Never)),
+        );
+    let rest = Router::new()
         .route("/orders/{no}", get(orders::get))
-        .route("/orders/{no}/pay", post(orders::pay))
-        .route("/orders/{no}/close", post(orders::close))
         .route("/orders/{no}/qr.svg", get(pages::qr_svg))
         .route("/pay-link/{no}", get(pages::pay_link))
+        .route_layer(doors::gate(state, Policy::API));
+    let demo = if state.config.limits.demo_endpoints {
+        Router::new()
+            .route("/orders/{no}/pay", post(orders::pay))
+            .route("/orders/{no}/close", post(orders::close))
+            .route_layer(doors::gate(
+                state,
+                Policy {
+                    origins: Origins::SameOnly,
+                    rate: Some(Group::Write),
+                    holds: Holds::Never,
+                },
+            ))
+    } else {
+        Router::new()
+            .route("/orders/{no}/pay", any(not_found))
+            .route("/orders/{no}/close", any(not_found))
+    };
+    hot.merge(rest).merge(demo)
+}
+
+/// Refuses an empty or over-long order number. The error never repeats the
+/// number: it may be megabytes long, or someone else's markup.
+pub fn check_order_no(no: &str) -> Result<(), ApiError> {
+    if no.is_empty() {
+        Err(ApiError::bad_request("empty order_no"))
+    } else if no.len() > MAX_ORDER_NO_BYTES {
+        Err(ApiError::bad_request(format!(
+            "order_no longer than {MAX_ORDER_NO_BYTES} bytes"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// `200` with a status body (the hot path of `/pay`).
+pub fn status_response(s: &crate::store::Snapshot) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        s.body_text(),
+    )
+        .into_response()
 }
 
 /// `404 {"error":"not found"}`.
@@ -82,10 +151,9 @@ impl<S: Send + Sync> FromRequestParts<S> for OrderNo {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(no)) if no.is_empty() => Err(ApiError::bad_request("empty order_no")),
-            Ok(Path(no)) => Ok(OrderNo(no)),
-            Err(e @ PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(ApiError::bad_request(format!("bad order_no in path: {e}")))
+            Ok(Path(no)) => check_order_no(&no).map(|()| OrderNo(no)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::bad_request("bad order_no in path"))
             }
             Err(e) => Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -116,7 +184,7 @@ pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     match headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<', '>', '\\']))
+        .filter(|h| !h.is_empty() && h.len() <= 255 && !h.contains(['/', ' ', '"', '<', '>', '\\']))
     {
         Some(host) => format!("http://{host}"),
         None => format!("http://{}", state.local_addr),

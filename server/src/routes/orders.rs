@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{pay_url, ApiError, OrderNo};
+use crate::limits::{MAX_ORDER_NO_BYTES, MAX_ORDER_TTL};
 use crate::store::CreateError;
 use crate::AppState;
 
@@ -34,16 +35,39 @@ pub async fn create(
     let req: CreateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         CreateRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("bad JSON body: {e}")))?
+        // serde's message can quote the input; say where instead.
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "bad JSON body (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?
     };
     let ttl = req
         .ttl_ms
         .map(Duration::from_millis)
         .unwrap_or(state.config.order_ttl);
+    if ttl > MAX_ORDER_TTL {
+        return Err(ApiError::bad_request(format!(
+            "ttl_ms above {}",
+            MAX_ORDER_TTL.as_millis()
+        )));
+    }
+    if let Some(no) = &req.order_no {
+        super::check_order_no(no)?;
+    }
     let order = state.store.create(req.order_no, ttl).map_err(|e| match e {
         CreateError::Empty => ApiError::bad_request("empty order_no"),
+        CreateError::TooLong => {
+            ApiError::bad_request(format!("order_no longer than {MAX_ORDER_NO_BYTES} bytes"))
+        }
         CreateError::Exists => ApiError::new(StatusCode::CONFLICT, "order_no already exists"),
+        CreateError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "order store full"),
+        CreateError::NoRandomness => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no random source for an order number",
+        ),
     })?;
     let body = json!({
         "order_no": order.order_no,

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::ApiError;
 use crate::hooks::{Control, FailKind, GaugeKind};
-use crate::store::{wait_final, Snapshot};
+use crate::store::wait_final;
 use crate::AppState;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -75,6 +75,9 @@ async fn answer(state: &AppState, raw: String) -> Response {
         Some(no) if !no.is_empty() => no,
         _ => return ApiError::bad_request("missing order_no").into_response(),
     };
+    if let Err(e) = super::check_order_no(&order_no) {
+        return e.into_response();
+    }
     let mut wait = match q.wait.as_deref().map(str::parse::<f64>) {
         None => 0.0,
         Some(Ok(w)) if w.is_finite() && w >= 0.0 => w.min(MAX_WAIT_SEC),
@@ -117,8 +120,8 @@ async fn answer(state: &AppState, raw: String) -> Response {
             () = dropped(control.as_mut()) => return cut_connection(),
         }
     }
-    let snapshot: Snapshot = rx.borrow().clone();
-    Json(snapshot.body()).into_response()
+    let snapshot = rx.borrow();
+    super::status_response(&snapshot)
 }
 
 fn injected_failure(kind: FailKind, retry_after: &str) -> Response {

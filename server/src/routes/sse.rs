@@ -45,8 +45,11 @@ pub async fn stream(
     let order_no = match query {
         Ok(Query(Params { order_no: Some(no) })) if !no.is_empty() => no,
         Ok(_) => return ApiError::bad_request("missing order_no").into_response(),
-        Err(e) => return ApiError::bad_request(e.body_text()).into_response(),
+        Err(_) => return ApiError::bad_request("bad query").into_response(),
     };
+    if let Err(e) = super::check_order_no(&order_no) {
+        return e.into_response();
+    }
     let last_event_id = headers
         .get("last-event-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
@@ -107,7 +110,7 @@ struct EventState {
 fn status_event(s: &Snapshot) -> Event {
     Event::default()
         .id(s.version.to_string())
-        .data(s.body().to_string())
+        .data(s.body_text())
 }
 
 fn heartbeat_event(every: Duration) -> Event {

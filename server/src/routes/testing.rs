@@ -22,6 +22,9 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{no}/blackhole", post(blackhole))
         .route("/orders/{no}/push", post(push))
         .route("/orders/{no}/expire", post(expire))
+        .route("/hang", get(hang))
+        .route("/orders/{no}/pay", post(pay))
+        .route("/orders/{no}/close", post(close))
 }
 
 fn hooks(state: &AppState) -> &Hooks {
@@ -81,7 +84,27 @@ async fn push(
     Ok(Json(json!({ "sent": n })).into_response())
 }
 
+/// `GET /_test/hang`: never answers (until the server shuts down), like a
+/// proxy that swallows a WebSocket upgrade. The client's connect deadline
+/// must notice.
+async fn hang(State(state): State<AppState>) -> Response {
+    state.shutting_down().await;
+    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+}
+
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
 async fn expire(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
     Ok(Json(state.store.expire(&no)?.body()).into_response())
+}
+
+/// `POST /_test/orders/{no}/pay` → status body: pays the order like the demo
+/// endpoint does, for tests whose page is on another origin (the demo
+/// endpoint answers same-origin requests only).
+async fn pay(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
+    Ok(Json(state.store.pay(&no)?.body()).into_response())
+}
+
+/// `POST /_test/orders/{no}/close` → status body.
+async fn close(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
+    Ok(Json(state.store.close(&no)?.body()).into_response())
 }

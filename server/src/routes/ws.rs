@@ -19,8 +19,16 @@
 //! Design: one task owns the socket (reads, writes, heartbeat); each
 //! subscription is a small task that turns `watch` changes into frames and
 //! hands them to the socket task through an mpsc channel.
+//!
+//! Bounds: a 4 KiB read buffer, frames and messages of at most 4 KiB (a
+//! bigger one closes the socket with 1009 and is never echoed), order
+//! numbers of at most 128 bytes; the socket and each subscription take one
+//! of the client address's waiter places. On shutdown the socket gets Close
+//! 1001 and a moment to answer it before the connection closes.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -31,11 +39,34 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::sse::recv_control;
+use crate::doors::{self, ClientAddr, WaiterSlot};
 use crate::hooks::{Control, GaugeKind};
+use crate::limits::{MAX_WS_MESSAGE_BYTES, WS_MAX_WRITE_BUFFER_BYTES, WS_READ_BUFFER_BYTES};
 use crate::{wait_shutdown, AppState};
 
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| serve_socket(state, socket))
+/// How long a closing socket waits for the client's Close reply.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(slot) = state.doors.waiters.acquire(client.ip()) else {
+        return doors::too_many_waiters();
+    };
+    let session = state.tasks.track();
+    ws.read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_WS_MESSAGE_BYTES)
+        .max_frame_size(MAX_WS_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            session.run(async move {
+                let _slot = slot;
+                serve_socket(state, socket, client.ip()).await;
+            })
+        })
 }
 
 #[derive(Deserialize)]
@@ -57,7 +88,7 @@ enum Out {
     Blackhole,
 }
 
-async fn serve_socket(state: AppState, mut socket: WebSocket) {
+async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
     let (out_tx, mut out_rx) = mpsc::channel::<Out>(64);
     // Dropping the set aborts every subscription task.
     let mut tasks = JoinSet::new();
@@ -76,7 +107,13 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                 let msg = match incoming {
                     Some(Ok(msg)) => msg,
                     // Client closed, or the connection broke.
-                    Some(Err(_)) | None => break,
+                    None => break,
+                    Some(Err(e)) => {
+                        if let Some((code, reason)) = close_for(e) {
+                            let _ = socket.send(close(code, reason)).await;
+                        }
+                        break;
+                    }
                 };
                 let text = match msg {
                     Message::Text(t) => t.as_str().to_owned(),
@@ -95,9 +132,14 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                 };
                 let reply = match serde_json::from_str::<Subscribe>(&text) {
                     Ok(Subscribe { order_no, heartbeat }) if !order_no.is_empty() => {
-                        let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
-                        app_heartbeat |= heartbeat && !muted;
-                        subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no)
+                        match super::check_order_no(&order_no) {
+                            Ok(()) => {
+                                let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
+                                app_heartbeat |= heartbeat && !muted;
+                                subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client)
+                            }
+                            Err(e) => Some(json!({"error": e.1})),
+                        }
                     }
                     _ => Some(json!({"error": "bad request"})),
                 };
@@ -140,17 +182,41 @@ async fn serve_socket(state: AppState, mut socket: WebSocket) {
                 }
             }
             _ = wait_shutdown(&mut shutdown) => {
-                let _ = socket
-                    .send(Message::Close(Some(CloseFrame {
-                        code: close_code::AWAY,
-                        reason: "server shutting down".into(),
-                    })))
+                tasks.abort_all();
+                if socket.send(close(close_code::AWAY, "server shutting down")).await.is_ok() {
+                    // Read until the client's Close reply, so the connection
+                    // ends with a FIN rather than a reset that could destroy
+                    // the 1001 before the client reads it.
+                    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+                        while let Some(Ok(_)) = socket.recv().await {}
+                    })
                     .await;
+                }
                 break;
             }
         }
     }
     tasks.abort_all();
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The Close frame owed to a client whose frame broke the rules; `None` when
+/// the connection itself failed.
+fn close_for(e: axum::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::Error as WsError;
+    match e.into_inner().downcast::<WsError>().ok().map(|e| *e) {
+        Some(WsError::Capacity(_)) => Some((close_code::SIZE, "message too big")),
+        Some(WsError::Protocol(_)) | Some(WsError::Utf8(_)) => {
+            Some((close_code::PROTOCOL, "protocol error"))
+        }
+        _ => None,
+    }
 }
 
 async fn send_json(socket: &mut WebSocket, v: Value) -> Result<(), axum::Error> {
@@ -165,6 +231,7 @@ fn subscribe(
     subscribed: &mut HashMap<String, AbortHandle>,
     out: &mpsc::Sender<Out>,
     order_no: String,
+    client: IpAddr,
 ) -> Option<Value> {
     let mut control = None;
     if let Some(hooks) = &state.hooks {
@@ -183,6 +250,17 @@ fn subscribe(
         // Already watching this order on this socket: just repeat the status.
         return Some(rx.borrow().body());
     }
+    if subscribed.len() >= 64 {
+        subscribed.retain(|_, h| !h.is_finished());
+    }
+    let slot: WaiterSlot = match state.doors.waiters.acquire(client) {
+        Some(slot) => slot,
+        None => {
+            return Some(
+                json!({"error": "too many open waiters from this address", "order_no": order_no}),
+            )
+        }
+    };
     let gauge = state
         .hooks
         .as_ref()
@@ -194,7 +272,8 @@ fn subscribe(
     let out = out.clone();
     let handle = tasks.spawn(async move {
         let _gauge = gauge;
-        let first = rx.borrow_and_update().body().to_string();
+        let _slot = slot;
+        let first = rx.borrow_and_update().body_text();
         if !changes_only && out.send(Out::Text(first)).await.is_err() {
             return;
         }
@@ -204,7 +283,7 @@ fn subscribe(
                     if changed.is_err() {
                         return;
                     }
-                    Out::Text(rx.borrow_and_update().body().to_string())
+                    Out::Text(rx.borrow_and_update().body_text())
                 }
                 ctl = recv_control(&mut control) => match ctl {
                     Some(Control::Push(text)) => Out::Text(text),

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use paywatch_server::limits::Limits;
 use paywatch_server::{Config, RunningServer};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -27,6 +28,19 @@ pub struct Options {
     pub www: Option<PathBuf>,
     pub pkg: Option<PathBuf>,
     pub public_url: Option<String>,
+    /// Default here: demo endpoints on, rate and waiter limits out of reach
+    /// (the tests talk from one address, fast).
+    pub limits: Limits,
+}
+
+/// The limits the functional tests run with.
+pub fn test_limits() -> Limits {
+    Limits {
+        demo_endpoints: true,
+        rate_per_sec: 100_000,
+        max_waiters_per_client: 100_000,
+        ..Limits::default()
+    }
 }
 
 impl Default for Options {
@@ -36,6 +50,7 @@ impl Default for Options {
             www: None,
             pkg: None,
             public_url: None,
+            limits: test_limits(),
         }
     }
 }
@@ -56,6 +71,7 @@ pub async fn start_with(opts: Options) -> TestServer {
             .pkg
             .unwrap_or_else(|| PathBuf::from("/nonexistent/paywatch-pkg")),
         public_url: opts.public_url,
+        limits: opts.limits,
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");

@@ -4,6 +4,7 @@
 import { activeWatches, checkPayStatus, configure, init, stopPayStatus } from "paywatch";
 import type {
   PayOutcome,
+  PayOutcomeSource,
   PayOutcomeStatus,
   PayWatchError,
   PayWatchEvent,
@@ -29,10 +30,15 @@ const everyOption: Required<PayWatchOptions> = {
   types: { 1: plaque, 2: { label: null, eventId: "5358", payStatus: 4 }, default: { payStatus: 4 } },
   analytics: true,
   exclusive: true,
+  crossTab: true,
+  paidMarkerMs: 86_400_000,
+  shareWatch: true,
   onStatus: (payStatus) => console.log(payStatus),
   onPaid: (outcome: PayOutcome) => console.log(outcome.elapsedMs),
   onError: (error: PayWatchError) => {
-    const kind: "check" | "body" | "connection" | "hook" = error.kind;
+    const kind: "check" | "body" | "connection" | "hook" | "unsupported" = error.kind;
+    const feature: string | undefined = error.feature;
+    console.warn(feature);
     const name: "PayWatchError" = error.name;
     const message: string = error.message;
     const strategy: Strategy | undefined = error.strategy;
@@ -56,7 +62,8 @@ async function outcomes(): Promise<PayOutcomeStatus> {
   stopPayStatus();
   const type: number | null = outcome.type;
   const attempts: number = outcome.attempts + n + (type ?? 0);
-  console.log(attempts, outcome.orderNo, outcome.payStatus);
+  const source: PayOutcomeSource = outcome.source;
+  console.log(attempts, outcome.orderNo, outcome.payStatus, source);
   switch (outcome.status) {
     case "paid":
     case "closed":

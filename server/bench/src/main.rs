@@ -1,0 +1,643 @@
+//! `make bench-server`: loads a release paywatch-server on loopback and
+//! prints what it costs and how fast it answers.
+//!
+//! 1. capacity: RSS per waiter for each transport at 1k/5k/10k waiters, and
+//!    10k waiters one-third of each kind;
+//! 2. fan-out: 10k waiters on 10k distinct orders, all paid as fast as the
+//!    client can; then 1k waiters on one order, paid once;
+//! 3. `/pay` check throughput beside a trivial handler on the same box;
+//! 4. SIGTERM with 1k waiters of each kind and 20 slowloris connections.
+//!
+//! Every run starts a fresh server (`PAYWATCH_SERVER_BIN`, default
+//! `target/release/paywatch-server`) on a free port. All load comes from
+//! 127.0.0.1, so the per-address limits are raised by flag; everything else
+//! is the production default. Usage: `paywatch-bench [all|capacity|fanout|
+//! throughput|shutdown]`, or `paywatch-bench trivial-server` (used by 3).
+
+mod client;
+
+use std::io;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use client::{Ending, Http, Kind, Waiter};
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
+use tokio::sync::Semaphore;
+
+/// Connections opened at once (the listen backlog is 1024).
+const OPENING: usize = 256;
+/// The process's hard limit on open files on the reference machine.
+const WANT_FILES: u64 = 20_000;
+
+#[tokio::main]
+async fn main() {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    if what == "trivial-server" {
+        return trivial_server().await;
+    }
+    raise_file_limit();
+    let run = |name: &str| what == "all" || what == name;
+    let result: io::Result<()> = async {
+        println!("# paywatch-server benchmark ({})", machine());
+        if run("capacity") || what == "mix" {
+            capacity(what == "mix", std::env::var("BENCH_KINDS").ok()).await?;
+        }
+        if run("fanout") {
+            fanout().await?;
+        }
+        if run("throughput") {
+            throughput().await?;
+        }
+        if run("shutdown") {
+            shutdown().await?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        eprintln!("paywatch-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Raises the soft limit on open files as far as allowed (up to 20,000);
+/// the server started from here inherits it.
+fn raise_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls with a valid pointer to a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max.min(WANT_FILES as libc::rlim_t);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+    }
+    println!("open-file limit: {}", lim.rlim_cur);
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, loopback, client and server on the same machine")
+}
+
+/// A server process under test.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn start(extra: &[&str]) -> io::Result<Server> {
+        let bin = std::env::var("PAYWATCH_SERVER_BIN")
+            .unwrap_or_else(|_| "target/release/paywatch-server".into());
+        let mut child = Command::new(&bin)
+            .args([
+                "--port",
+                "0",
+                "--www",
+                "/nonexistent",
+                "--pkg",
+                "/nonexistent",
+            ])
+            .args(["--demo-endpoints", "--rate-limit", "1000000"])
+            .args([
+                "--max-waiters-per-client",
+                "1000000",
+                "--max-orders",
+                "1000000",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                io::Error::other(format!(
+                    "{bin}: {e} (cargo build --release -p paywatch-server)"
+                ))
+            })?;
+        let line = first_line(&mut child).await?;
+        let addr = line
+            .trim()
+            .strip_prefix("paywatch-server listening on http://")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("unexpected first line {line:?}")))?;
+        Ok(Server { child, addr })
+    }
+
+    fn rss_kb(&self) -> u64 {
+        let pid = self.child.id().unwrap_or(0);
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// User + system CPU time of the process so far, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let pid = self.child.id().unwrap_or(0);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the `(comm)`: state is field 3, utime 14, stime 15.
+        let rest = stat.rsplit(')').next().unwrap_or("");
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        f.iter().sum()
+    }
+
+    /// Creates `n` orders `{prefix}{i}` over a few keep-alive connections.
+    async fn create_orders(&self, prefix: &str, n: usize) -> io::Result<Vec<String>> {
+        let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+        let per = n.div_ceil(8).max(1);
+        let mut tasks = Vec::new();
+        for chunk in names.chunks(per) {
+            let chunk = chunk.to_vec();
+            let addr = self.addr;
+            tasks.push(tokio::spawn(async move {
+                let mut http = Http::connect(addr).await?;
+                for no in chunk {
+                    let (status, body) = http
+                        .request("POST", "/orders", &format!("{{\"order_no\":\"{no}\"}}"))
+                        .await?;
+                    if status != 201 {
+                        return Err(io::Error::other(format!(
+                            "create {no}: {status} {}",
+                            String::from_utf8_lossy(&body)
+                        )));
+                    }
+                }
+                Ok::<_, io::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(io::Error::other)??;
+        }
+        Ok(names)
+    }
+
+    /// Opens one waiter per `(kind, order)`, `OPENING` at a time.
+    async fn open_waiters(&self, plan: Vec<(Kind, String)>) -> io::Result<Vec<Waiter>> {
+        let gate = Arc::new(Semaphore::new(OPENING));
+        let mut tasks = Vec::with_capacity(plan.len());
+        for (kind, order) in plan {
+            let gate = gate.clone();
+            let addr = self.addr;
+            tasks.push(tokio::spawn(async move {
+                let _permit = gate.acquire().await.expect("open gate");
+                Waiter::open(kind, addr, &order).await
+            }));
+        }
+        let mut waiters = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            waiters.push(t.await.map_err(io::Error::other)??);
+        }
+        Ok(waiters)
+    }
+
+    /// RSS once it has stopped moving (held long-polls need a moment).
+    async fn settled_rss_kb(&self) -> u64 {
+        let mut last = self.rss_kb();
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = self.rss_kb();
+            if now.abs_diff(last) < 64 {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+
+    fn sigterm(&self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: sending a signal to our own child process.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+        }
+    }
+}
+
+/// The first line a child prints (its listening line).
+async fn first_line(child: &mut Child) -> io::Result<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut line = String::new();
+    tokio::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .await?;
+    Ok(line)
+}
+
+fn mb(kb: u64) -> String {
+    format!("{:.1} MB", kb as f64 / 1024.0)
+}
+
+/// `n` waiters split evenly over the kinds given, on orders `orders[i]`.
+fn plan(kinds: &[Kind], orders: &[String], n: usize) -> Vec<(Kind, String)> {
+    (0..n)
+        .map(|i| (kinds[i % kinds.len()], orders[i % orders.len()].clone()))
+        .collect()
+}
+
+// ------------------------------------------------------------- 1. capacity
+
+/// With `mix_only`, just the 10k one-third-each row.
+async fn capacity(mix_only: bool, only: Option<String>) -> io::Result<()> {
+    println!("\n## Capacity: server RSS with N open waiters (distinct pending orders)\n");
+    println!("| waiters | kind | RSS before | RSS with waiters | per waiter |");
+    println!("|---:|---|---:|---:|---:|");
+    let mut runs: Vec<(usize, Vec<Kind>, String)> = Vec::new();
+    for n in [1_000, 5_000, 10_000] {
+        for kind in Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| !mix_only && only.as_deref().map_or(true, |o| o == k.name()))
+        {
+            runs.push((n, vec![kind], kind.name().into()));
+        }
+    }
+    runs.push((10_000, Kind::ALL.to_vec(), "one-third each".into()));
+    for (n, kinds, label) in runs {
+        let server = Server::start(&[]).await?;
+        let orders = server.create_orders("c", n).await?;
+        let before = server.settled_rss_kb().await;
+        let waiters = server.open_waiters(plan(&kinds, &orders, n)).await?;
+        let with = server.settled_rss_kb().await;
+        let per = (with.saturating_sub(before)) as f64 * 1024.0 / n as f64;
+        println!(
+            "| {n} | {label} | {} | {} | {:.1} KB |",
+            mb(before),
+            mb(with),
+            per / 1024.0
+        );
+        drop(waiters);
+    }
+    Ok(())
+}
+
+// --------------------------------------------------------------- 2. fan-out
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn fanout() -> io::Result<()> {
+    println!("\n## Fan-out: time from the pay request to each waiter seeing `paid`\n");
+    println!(
+        "| case | waiters | pays took | median | p99 | max | last waiter after last pay answered |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    // 10k waiters on 10k orders, one-third of each kind.
+    {
+        let n = 10_000;
+        let server = Server::start(&[]).await?;
+        let orders = server.create_orders("f", n).await?;
+        let waiters = server.open_waiters(plan(&Kind::ALL, &orders, n)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await; // long-polls held
+        let seen: Vec<_> = waiters
+            .into_iter()
+            .map(|w| tokio::spawn(w.paid()))
+            .collect();
+        let (sent, first, last_answer) = pay_all(server.addr, &orders).await?;
+        let mut lat = Vec::with_capacity(n);
+        let mut last_seen = first;
+        for (i, s) in seen.into_iter().enumerate() {
+            let at = s.await.map_err(io::Error::other)??;
+            lat.push(at.saturating_duration_since(sent[i]));
+            last_seen = last_seen.max(at);
+        }
+        report(
+            "10k distinct orders, mixed",
+            &mut lat,
+            last_answer - first,
+            last_seen.saturating_duration_since(last_answer),
+        );
+    }
+    // 1k waiters on one order.
+    {
+        let n = 1_000;
+        let server = Server::start(&[]).await?;
+        let orders = server.create_orders("one", 1).await?;
+        let waiters = server.open_waiters(plan(&Kind::ALL, &orders, n)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let seen: Vec<_> = waiters
+            .into_iter()
+            .map(|w| tokio::spawn(w.paid()))
+            .collect();
+        let (sent, first, last_answer) = pay_all(server.addr, &orders).await?;
+        let mut lat = Vec::with_capacity(n);
+        let mut last_seen = first;
+        for s in seen {
+            let at = s.await.map_err(io::Error::other)??;
+            lat.push(at.saturating_duration_since(sent[0]));
+            last_seen = last_seen.max(at);
+        }
+        report(
+            "1k waiters on one order, mixed",
+            &mut lat,
+            last_answer - first,
+            last_seen.saturating_duration_since(last_answer),
+        );
+    }
+    Ok(())
+}
+
+fn report(case: &str, lat: &mut [Duration], pays: Duration, tail: Duration) {
+    lat.sort();
+    println!(
+        "| {case} | {} | {} | {} | {} | {} | {} |",
+        lat.len(),
+        ms(pays),
+        ms(percentile(lat, 0.5)),
+        ms(percentile(lat, 0.99)),
+        ms(*lat.last().unwrap_or(&Duration::ZERO)),
+        ms(tail)
+    );
+}
+
+/// Pays every order over 16 keep-alive connections. Returns when each pay
+/// was sent, when the first was sent and when the last was answered.
+async fn pay_all(
+    addr: SocketAddr,
+    orders: &[String],
+) -> io::Result<(Vec<Instant>, Instant, Instant)> {
+    let conns = 16.min(orders.len());
+    let first = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let mine: Vec<(usize, String)> = orders
+            .iter()
+            .enumerate()
+            .skip(c)
+            .step_by(conns)
+            .map(|(i, o)| (i, o.clone()))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut http = Http::connect(addr).await?;
+            let mut sent = Vec::with_capacity(mine.len());
+            for (i, no) in mine {
+                let t = Instant::now();
+                let (status, _) = http
+                    .request("POST", &format!("/orders/{no}/pay"), "")
+                    .await?;
+                if status != 200 {
+                    return Err(io::Error::other(format!("pay {no}: {status}")));
+                }
+                sent.push((i, t));
+            }
+            Ok::<_, io::Error>((sent, Instant::now()))
+        }));
+    }
+    let mut sent = vec![first; orders.len()];
+    let mut last = first;
+    for t in tasks {
+        let (times, done) = t.await.map_err(io::Error::other)??;
+        for (i, at) in times {
+            sent[i] = at;
+        }
+        last = last.max(done);
+    }
+    Ok((sent, first, last))
+}
+
+// ------------------------------------------------------------ 3. throughput
+
+/// What `trivial-server` answers on `/pay`: the same shape and size as a
+/// paywatch status body.
+const TRIVIAL_BODY: &str =
+    r#"{"payed":0,"status":"pending","order_no":"t0","expires_at":1795305600000}"#;
+
+async fn trivial_server() {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/pay",
+        get(|| async {
+            (
+                [
+                    ("content-type", "application/json"),
+                    ("cache-control", "no-store"),
+                ],
+                TRIVIAL_BODY,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    println!(
+        "paywatch-server listening on http://{}",
+        listener.local_addr().unwrap()
+    );
+    axum::serve(listener, app).await.unwrap();
+}
+
+async fn trivial() -> io::Result<Server> {
+    let me = std::env::current_exe()?;
+    let mut child = Command::new(me)
+        .arg("trivial-server")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let line = first_line(&mut child).await?;
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| io::Error::other(format!("trivial server said {line:?}")))?;
+    Ok(Server { child, addr })
+}
+
+/// Requests per second over `conns` keep-alive connections for `secs`.
+async fn hammer(addr: SocketAddr, path: &str, conns: usize, secs: f64) -> io::Result<f64> {
+    let until = Instant::now() + Duration::from_secs_f64(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let path = path.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut http = Http::connect(addr).await?;
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let (status, _) = http.request("GET", &path, "").await?;
+                if status != 200 {
+                    return Err(io::Error::other(format!("GET {path}: {status}")));
+                }
+                n += 1;
+            }
+            Ok::<_, io::Error>(n)
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.map_err(io::Error::other)??;
+    }
+    Ok(total as f64 / secs)
+}
+
+/// One round of the throughput comparison.
+struct Round {
+    /// paywatch req/s ÷ trivial req/s.
+    rate: f64,
+    /// trivial CPU µs/req ÷ paywatch CPU µs/req.
+    cost: f64,
+    theirs: f64,
+    ours: f64,
+    theirs_cpu: f64,
+    ours_cpu: f64,
+}
+
+/// `hammer`, plus the server's CPU time per request in µs.
+async fn measured(server: &Server, path: &str, conns: usize, secs: f64) -> io::Result<(f64, f64)> {
+    let before = server.cpu_ticks();
+    let rate = hammer(server.addr, path, conns, secs).await?;
+    let ticks = server.cpu_ticks().saturating_sub(before);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let cpu_us = ticks as f64 / hz * 1e6 / (rate * secs);
+    Ok((rate, cpu_us))
+}
+
+async fn throughput() -> io::Result<()> {
+    println!("\n## `/pay` check throughput beside a trivial handler (same box, same client)\n");
+    let server = Server::start(&[]).await?;
+    server.create_orders("t", 1).await?;
+    let triv = trivial().await?;
+    let check = "/pay?action=check_pay_status_by_order&order_no=t0&t=1";
+    let (conns, secs, rounds) = (16, 2.0, 7);
+    // Warm both, then alternate in short rounds: the cores are shared with
+    // whatever else runs, so only back-to-back rounds compare fairly.
+    hammer(server.addr, check, conns, 0.5).await?;
+    hammer(triv.addr, "/pay", conns, 0.5).await?;
+    // Per round: requests/s, and server CPU time per request (what
+    // throughput would be on cores of its own, whatever else runs).
+    let mut rows = Vec::new();
+    for _ in 0..rounds {
+        let (theirs, theirs_cpu) = measured(&triv, "/pay", conns, secs).await?;
+        let (ours, ours_cpu) = measured(&server, check, conns, secs).await?;
+        rows.push(Round {
+            rate: ours / theirs,
+            cost: theirs_cpu / ours_cpu,
+            theirs,
+            ours,
+            theirs_cpu,
+            ours_cpu,
+        });
+    }
+    println!("| round | trivial handler: req/s, CPU µs/req | paywatch `GET /pay`: req/s, CPU µs/req | req/s ratio | CPU-cost ratio |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (i, r) in rows.iter().enumerate() {
+        println!(
+            "| {} | {:.0}, {:.1} | {:.0}, {:.1} | {:.2} | {:.2} |",
+            i + 1,
+            r.theirs,
+            r.theirs_cpu,
+            r.ours,
+            r.ours_cpu,
+            r.rate,
+            r.cost
+        );
+    }
+    let median = |f: fn(&Round) -> f64| {
+        let mut v: Vec<f64> = rows.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n{conns} keep-alive connections, {rounds} alternating rounds of {secs} s; median \
+         req/s ratio **{:.2}**, median CPU-cost ratio (trivial µs/req ÷ paywatch µs/req) **{:.2}**",
+        median(|r| r.rate),
+        median(|r| r.cost)
+    );
+    Ok(())
+}
+
+// -------------------------------------------------------------- 4. shutdown
+
+async fn shutdown() -> io::Result<()> {
+    println!("\n## SIGTERM with 1k waiters of each kind and 20 slowloris connections\n");
+    let deadline = Duration::from_secs(10);
+    let server = Server::start(&[]).await?;
+    let orders = server.create_orders("s", 3_000).await?;
+    let waiters = server
+        .open_waiters(plan(&Kind::ALL, &orders, 3_000))
+        .await?;
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        slow.push(client::slowloris(server.addr).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let endings: Vec<_> = waiters
+        .into_iter()
+        .map(|w| {
+            let kind = w.kind;
+            tokio::spawn(async move { (kind, w.ending(deadline + Duration::from_secs(2)).await) })
+        })
+        .collect();
+    let t = Instant::now();
+    server.sigterm();
+    let Server { mut child, .. } = server;
+    let status = tokio::time::timeout(deadline + Duration::from_secs(5), child.wait()).await;
+    let took = t.elapsed();
+    let mut count = [[0usize; 3]; 3]; // kind × (good, cut, other)
+    for e in endings {
+        let (kind, ending) = e.await.map_err(io::Error::other)?;
+        let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0);
+        let good = matches!(
+            (kind, &ending),
+            (Kind::LongPoll, Ending::Answered)
+                | (Kind::Sse, Ending::CleanEnd)
+                | (Kind::Ws, Ending::Close(1001))
+        );
+        count[k][if good {
+            0
+        } else if ending == Ending::Cut {
+            1
+        } else {
+            2
+        }] += 1;
+    }
+    match status {
+        Ok(Ok(s)) => println!(
+            "exit: {s} after {} (deadline {} s)\n",
+            ms(took),
+            deadline.as_secs()
+        ),
+        _ => println!("exit: NOT within {} s\n", deadline.as_secs() + 5),
+    }
+    println!("| kind | ended properly | cut | other |");
+    println!("|---|---:|---:|---:|");
+    for (k, kind) in Kind::ALL.iter().enumerate() {
+        let what = match kind {
+            Kind::LongPoll => "answered 200",
+            Kind::Sse => "stream ended cleanly",
+            Kind::Ws => "Close 1001",
+        };
+        println!(
+            "| {} | {} / 1000 {what} | {} | {} |",
+            kind.name(),
+            count[k][0],
+            count[k][1],
+            count[k][2]
+        );
+    }
+    drop(slow);
+    Ok(())
+}

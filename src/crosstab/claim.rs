@@ -1,0 +1,141 @@
+//! Whether this tab fires the analytics of a paid order: the first tab of
+//! the browser profile to claim it does, every other tab and every reload
+//! within `paidMarkerMs` does not.
+//!
+//! With Web Locks, the claim is made under the order's claim lock, asked for
+//! with `ifAvailable`: of two tabs claiming in the same millisecond, one gets
+//! the lock and the other is told at once that it is taken, so it does not
+//! fire. The winner reads the marker, writes it if absent (before any hook
+//! runs), and keeps the lock [`CLAIM_HOLD_MS`] longer, by which time every
+//! tab's copy of `localStorage` holds the marker.
+//!
+//! Without Web Locks (an insecure context, an old browser), each tab writes
+//! a bid under a key of its own (`paywatch:bid:<token>`: when it bid, for
+//! which order), waits [`VERIFY_MS`], reads every bid for the order and
+//! fires only if its own is the earliest. Tabs never write the same key, so
+//! no write is lost to another; this holds as long as `localStorage` carries
+//! a bid to the other tabs within that wait (usually a millisecond or two).
+//! On a machine so loaded that it takes longer, both tabs can fire.
+//!
+//! Where `localStorage` is unavailable or throws, the marker is skipped:
+//! tabs claiming at the same time still fire once (the lock), but a reload
+//! fires again.
+
+use super::lock::{self, Ask};
+use super::policy::{
+    already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
+    CLAIM_HOLD_MS, VERIFY_MS,
+};
+use crate::transport::sleep_ms;
+use web_sys::Storage;
+
+/// Whether this tab should fire the analytics of `order_no`, which it has
+/// just seen paid. `marker_ms` is how long the marker lasts (0: no marker).
+pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
+    let storage = if marker_ms > 0 { storage() } else { None };
+    let Some(locks) = lock::manager() else {
+        return earliest_bid(storage.as_ref(), order_no, marker_ms).await;
+    };
+    match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
+        Ok(Some(held)) => {
+            let first = mark(storage.as_ref(), order_no, marker_ms);
+            wasm_bindgen_futures::spawn_local(async move {
+                sleep_ms(CLAIM_HOLD_MS).await;
+                drop(held);
+            });
+            first
+        }
+        Ok(None) => false,
+        Err(_) => earliest_bid(storage.as_ref(), order_no, marker_ms).await,
+    }
+}
+
+/// `localStorage`, if the page may use it.
+fn storage() -> Option<Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn read(storage: &Storage, key: &str) -> Option<String> {
+    storage.get_item(key).ok().flatten()
+}
+
+/// Under the claim lock: `false` if the marker says the analytics fired,
+/// else writes the marker and answers `true`. No storage: `true`.
+fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
+    let Some(storage) = storage else { return true };
+    let key = marker_key(order_no);
+    let now = js_sys::Date::now();
+    if already_fired(read(storage, &key).as_deref(), now) {
+        return false;
+    }
+    sweep(storage, now);
+    let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &token()).encode());
+    true
+}
+
+/// The fallback without Web Locks; see the module docs.
+async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
+    let Some(storage) = storage else { return true };
+    let key = marker_key(order_no);
+    let at = js_sys::Date::now();
+    if already_fired(read(storage, &key).as_deref(), at) {
+        return false;
+    }
+    sweep(storage, at);
+    let mine = token();
+    let bid = Bid {
+        until: at + f64::from(marker_ms),
+        at,
+        order_no: order_no.to_owned(),
+    };
+    if storage.set_item(&bid_key(&mine), &bid.encode()).is_err() {
+        return true;
+    }
+    sleep_ms(VERIFY_MS).await;
+    let now = js_sys::Date::now();
+    if already_fired(read(storage, &key).as_deref(), now) {
+        return false;
+    }
+    let mut bids = Vec::new();
+    for i in 0..storage.length().unwrap_or(0) {
+        let Ok(Some(k)) = storage.key(i) else {
+            continue;
+        };
+        let Some(token) = k.strip_prefix(BID_PREFIX) else {
+            continue;
+        };
+        if let Some(b) = read(storage, &k).as_deref().and_then(Bid::decode) {
+            if b.order_no == order_no && now < b.until {
+                bids.push((b.at, token.to_owned()));
+            }
+        }
+    }
+    let first = wins((at.floor(), &mine), &bids);
+    if first {
+        let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
+    }
+    first
+}
+
+/// Removes expired paid markers and bids, so they do not pile up.
+fn sweep(storage: &Storage, now: f64) {
+    let mut stale = Vec::new();
+    for i in 0..storage.length().unwrap_or(0) {
+        if let Ok(Some(k)) = storage.key(i) {
+            if is_stale_marker(&k, read(storage, &k).as_deref(), now) {
+                stale.push(k);
+            }
+        }
+    }
+    for k in stale {
+        let _ = storage.remove_item(&k);
+    }
+}
+
+/// A random token naming this tab's write.
+fn token() -> String {
+    format!(
+        "{:x}",
+        (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64
+    )
+}

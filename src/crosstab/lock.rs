@@ -1,0 +1,121 @@
+//! Web Locks (`navigator.locks.request`) as an owned handle: a [`Lock`] is
+//! held until it is dropped, and a request still waiting is withdrawn when
+//! its future is dropped. Called through `Reflect`, so no unstable web-sys
+//! API is needed.
+
+use crate::hooks::{get, set};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortController;
+
+/// How to ask for a lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Wait in line until the holder lets go.
+    Wait,
+    /// Only if nobody holds it now (`ifAvailable`).
+    IfFree,
+    /// Take it from the holder (`steal`): for a holder that is frozen.
+    Steal,
+}
+
+/// `navigator.locks`, where the browser has Web Locks (a secure context).
+pub fn manager() -> Option<JsValue> {
+    let locks = get(&get(&js_sys::global(), "navigator"), "locks");
+    get(&locks, "request").is_function().then_some(locks)
+}
+
+/// A held lock. Dropping it releases it.
+pub struct Lock {
+    /// Resolves the promise the lock callback returned: the lock goes.
+    release: Function,
+    /// Settles when the lock is gone: released, or stolen by another tab.
+    ended: JsFuture,
+    _granted: Closure<dyn FnMut(JsValue) -> Promise>,
+}
+
+impl Lock {
+    /// Waits until another tab steals the lock (the request rejects).
+    pub async fn stolen(&mut self) {
+        let _ = (&mut self.ended).await;
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.release.call0(&JsValue::UNDEFINED);
+    }
+}
+
+/// Withdraws a request still in line when dropped.
+struct Withdraw(Option<AbortController>);
+
+impl Drop for Withdraw {
+    fn drop(&mut self) {
+        if let Some(c) = &self.0 {
+            c.abort();
+        }
+    }
+}
+
+/// Requests the exclusive lock `name`. `Ok(None)`: [`Ask::IfFree`] and
+/// another tab holds it. `Err`: the request failed (the browser refused it).
+pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Lock>, JsValue> {
+    let (hold, release) = promise();
+    // The lock callback resolves `granted` with the lock (null: not free)
+    // and returns `hold`, which keeps the lock until `release` is called.
+    let (granted, grant) = promise();
+    let on_granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
+        let _ = grant.call1(&JsValue::UNDEFINED, &lock);
+        if lock.is_null() {
+            Promise::resolve(&JsValue::UNDEFINED)
+        } else {
+            hold.clone()
+        }
+    });
+    let options = Object::new();
+    // `signal` may not be combined with `ifAvailable` or `steal`.
+    let withdraw = match ask {
+        Ask::Wait => {
+            let c = AbortController::new()?;
+            set(&options, "signal", &c.signal());
+            Withdraw(Some(c))
+        }
+        Ask::IfFree => {
+            set(&options, "ifAvailable", &true.into());
+            Withdraw(None)
+        }
+        Ask::Steal => {
+            set(&options, "steal", &true.into());
+            Withdraw(None)
+        }
+    };
+    let request: Function = get(locks, "request").dyn_into()?;
+    let pending: Promise = Reflect::apply(
+        &request,
+        locks,
+        &Array::of3(&name.into(), &options, on_granted.as_ref()),
+    )?
+    .unchecked_into();
+    // The request rejects before the callback runs if it fails or is withdrawn.
+    let lock = JsFuture::from(Promise::race(&Array::of2(&granted, &pending))).await?;
+    if lock.is_null() {
+        return Ok(None);
+    }
+    // Aborting a granted request does nothing: `withdraw` may go.
+    drop(withdraw);
+    Ok(Some(Lock {
+        release,
+        ended: JsFuture::from(pending),
+        _granted: on_granted,
+    }))
+}
+
+/// A new promise and the function that resolves it.
+fn promise() -> (Promise, Function) {
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    (promise, resolve.expect("the Promise executor runs at once"))
+}
