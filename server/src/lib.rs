@@ -41,7 +41,8 @@ pub use config::Config;
 use doors::Doors;
 use hooks::Hooks;
 use serve::Shutdown;
-use store::Store;
+use store::redis::RedisStore;
+use store::{MemoryStore, Store};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -137,8 +138,19 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = Shutdown::default();
     let limits = config.limits.clone();
+    let store = match &config.redis {
+        None => Store::Memory(MemoryStore::with_limits(
+            limits.max_orders,
+            limits.keep_ended,
+        )),
+        Some(url) => Store::Redis(
+            RedisStore::connect(url, limits.keep_ended)
+                .await
+                .map_err(|e| io::Error::other(format!("redis {url}: {e}")))?,
+        ),
+    };
     let state = AppState {
-        store: Arc::new(Store::with_limits(limits.max_orders, limits.keep_ended)),
+        store: Arc::new(store),
         hooks: config.test_hooks.then(|| Arc::new(Hooks::new())),
         doors: Arc::new(Doors::new(&limits)),
         config: Arc::new(config),

@@ -136,7 +136,7 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                             Ok(()) => {
                                 let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
                                 app_heartbeat |= heartbeat && !muted;
-                                subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client)
+                                subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client).await
                             }
                             Err(e) => Some(json!({"error": e.1})),
                         }
@@ -225,7 +225,7 @@ async fn send_json(socket: &mut WebSocket, v: Value) -> Result<(), axum::Error> 
 
 /// Starts a subscription. Returns a frame to send right away (an error), or
 /// `None` when the subscription task will send the current status itself.
-fn subscribe(
+async fn subscribe(
     state: &AppState,
     tasks: &mut JoinSet<()>,
     subscribed: &mut HashMap<String, AbortHandle>,
@@ -243,8 +243,16 @@ fn subscribe(
             }
         }
     }
-    let Some(mut rx) = state.store.subscribe(&order_no) else {
-        return Some(json!({"error": "unknown order", "order_no": order_no}));
+    let mut rx = match state.store.subscribe(&order_no).await {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return Some(json!({"error": "unknown order", "order_no": order_no})),
+        Err(_) => {
+            return Some(json!({
+                "error": super::STORE_UNAVAILABLE,
+                "order_no": order_no,
+                "retry_after_ms": 1000,
+            }))
+        }
     };
     if subscribed.get(&order_no).is_some_and(|h| !h.is_finished()) {
         // Already watching this order on this socket: just repeat the status.
