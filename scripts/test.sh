@@ -79,6 +79,9 @@ node tests/e2e/lifecycle.mjs
 step "cross-tab tests: several tabs of one browser watch one order"
 node tests/e2e/crosstab.mjs
 
+step "cluster: two paywatch-server --redis instances behind haproxy (real redis-server, Chromium)"
+node tests/e2e/cluster.mjs
+
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
