@@ -502,3 +502,22 @@ async fn payments_racing_subscriptions_are_never_lost() {
     }
     drop(b);
 }
+
+/// `--redis` pointing at nothing: the server refuses to start, saying why
+/// (rather than serving 503s from its first request on).
+#[tokio::test]
+async fn unreachable_redis_at_start_is_an_error() {
+    let config = paywatch_server::Config {
+        port: 0,
+        redis: Some(format!("redis://127.0.0.1:{}", free_port())),
+        ..paywatch_server::Config::default()
+    };
+    let err = paywatch_server::start(config)
+        .await
+        .err()
+        .expect("no server");
+    assert!(
+        err.to_string().starts_with("redis redis://127.0.0.1:"),
+        "{err}"
+    );
+}
