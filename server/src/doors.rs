@@ -72,6 +72,9 @@ pub fn cors(limits: &Limits) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([header::CONTENT_TYPE, "last-event-id".parse().unwrap()])
+        // Scripts of allowed origins may read how long to back off (a 429 or
+        // 503's `Retry-After`); the client obeys it.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
 }
 

@@ -287,6 +287,8 @@ async fn demo_endpoints_answer_their_own_origin_only() {
         headers["access-control-allow-origin"],
         "http://shop.example"
     );
+    // Its scripts may read a 429/503's Retry-After, which the client obeys.
+    assert_eq!(headers["access-control-expose-headers"], "retry-after");
     assert!(s.ws(Some("http://shop.example")).await.is_ok());
 }
 
