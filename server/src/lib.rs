@@ -1,7 +1,8 @@
 //! `paywatch-server`: the reference backend of paywatch.
 //!
 //! It speaks the whole wire protocol of CONTRACT §2 against an in-memory
-//! order store:
+//! order store, or with `--redis` against orders in Redis shared by several
+//! instances ([`store::redis`]):
 //!
 //! * `GET /pay?action=check_pay_status_by_order&order_no=…[&wait=N]` — check,
 //!   poll and long-poll ([`routes::poll`]);
@@ -16,7 +17,8 @@
 //!   ([`routes::testing`]).
 //!
 //! Every waiter is woken by a per-order `tokio::sync::watch` channel
-//! ([`store`]); the server never polls.
+//! ([`store`]); the server never polls (with `--redis`, one blocking read of
+//! a Redis Stream per instance feeds those channels).
 
 pub mod config;
 pub mod doors;

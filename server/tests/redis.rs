@@ -394,6 +394,26 @@ async fn unreachable_redis_answers_503_keeps_waiters_and_tells_them_after() {
         res.json::<Value>().await.unwrap()["error"],
         "order store unavailable"
     );
+    // A new SSE stream: 503 with Retry-After too; a new WebSocket
+    // subscription: the error, then Close 1013 so the client comes back.
+    let res = b.sse("gap-sse", None).await;
+    assert_eq!(
+        (
+            res.status().as_u16(),
+            res.headers()["retry-after"].to_str().unwrap()
+        ),
+        (503, "1")
+    );
+    let mut ws2 = b.ws().await;
+    ws2.subscribe("gap-ws").await;
+    assert_eq!(
+        ws2.json(T).await,
+        json!({"error": "order store unavailable", "order_no": "gap-ws"})
+    );
+    assert!(matches!(
+        ws2.non_heartbeat(T).await,
+        WsEvent::Close(Some(1013))
+    ));
 
     // Meanwhile the orders are paid on A, and the stream forgets it.
     for no in ["gap-sse", "gap-lp", "gap-ws"] {

@@ -109,7 +109,8 @@ async fn answer(state: &AppState, raw: String) -> Response {
         Err(e) => return ApiError::from(e).into_response(),
     };
     let pending = !rx.borrow().status.is_final();
-    if wait > 0.0 && pending {
+    let held = wait > 0.0 && pending;
+    if held {
         let _waiting = state
             .hooks
             .as_ref()
@@ -123,7 +124,7 @@ async fn answer(state: &AppState, raw: String) -> Response {
         }
     }
     let snapshot = rx.borrow().clone();
-    if !snapshot.status.is_final() && !state.store.healthy() {
+    if held && !snapshot.status.is_final() && !state.store.healthy() {
         // Held through an outage of the store: "pending" might be stale.
         return ApiError::store_unavailable().into_response();
     }

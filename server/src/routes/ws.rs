@@ -80,8 +80,10 @@ struct Subscribe {
 /// What subscription tasks ask the socket task to do.
 enum Out {
     Text(String),
-    /// Refused by a test hook: send the error, then close cleanly.
-    Refuse(String),
+    /// Refused (by a test hook, or because the order store is unreachable):
+    /// send `{"error": <reason>, "order_no"}`, then Close 1013 (try again
+    /// later), so the client reconnects and subscribes again.
+    Refuse(String, &'static str),
     /// Test-hook drop: close the connection abruptly (no close frame).
     Drop,
     /// Test-hook blackhole: send nothing more, keep the connection open.
@@ -160,12 +162,12 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                         break;
                     }
                 }
-                Out::Refuse(order_no) => {
-                    let _ = send_json(&mut socket, json!({"error": "refused", "order_no": order_no})).await;
+                Out::Refuse(order_no, reason) => {
+                    let _ = send_json(&mut socket, json!({"error": reason, "order_no": order_no})).await;
                     let _ = socket
                         .send(Message::Close(Some(CloseFrame {
                             code: close_code::AGAIN,
-                            reason: "refused".into(),
+                            reason: reason.into(),
                         })))
                         .await;
                     break;
@@ -238,7 +240,7 @@ async fn subscribe(
         match hooks.push_connect(&order_no, None) {
             Some(rx) => control = Some(rx),
             None => {
-                let _ = out.try_send(Out::Refuse(order_no));
+                let _ = out.try_send(Out::Refuse(order_no, "refused"));
                 return None;
             }
         }
@@ -247,11 +249,9 @@ async fn subscribe(
         Ok(Some(rx)) => rx,
         Ok(None) => return Some(json!({"error": "unknown order", "order_no": order_no})),
         Err(_) => {
-            return Some(json!({
-                "error": super::STORE_UNAVAILABLE,
-                "order_no": order_no,
-                "retry_after_ms": 1000,
-            }))
+            // Not a silent dead end: the client reconnects and asks again.
+            let _ = out.try_send(Out::Refuse(order_no, super::STORE_UNAVAILABLE));
+            return None;
         }
     };
     if subscribed.get(&order_no).is_some_and(|h| !h.is_finished()) {

@@ -375,7 +375,9 @@ async fn keeper(inner: Weak<Inner>, tx: Channel) {
                 let no = tx.borrow().order_no.clone();
                 match inner.run(&no, None).await {
                     Ok(Some((_, s))) => advance(&tx, s),
-                    Ok(None) => return,
+                    // Gone from Redis (forgotten, or Redis lost it): nothing
+                    // to expire; the channel goes with its last waiter.
+                    Ok(None) => tx.closed().await,
                     Err(Unavailable) => tokio::time::sleep(RETRY_PAUSE).await,
                 }
             }
