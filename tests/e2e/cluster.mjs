@@ -19,7 +19,7 @@
 //      PAYWATCH_TEST_SERVER_FLAGS (default: tests/e2e/server-flags.mjs),
 //      PAYWATCH_PKG (default pkg).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -29,6 +29,10 @@ import { sleep, waitFor } from "./lifecycle-server.mjs";
 import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+// Debian's packages (scripts/setup.sh); /usr/sbin is not on every PATH.
+const tool = (name, ...dirs) => dirs.map((d) => join(d, name)).find((p) => existsSync(p)) || name;
+const REDIS_SERVER = tool("redis-server", "/usr/bin", "/usr/sbin");
+const HAPROXY = tool("haproxy", "/usr/sbin", "/usr/bin");
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket", "auto"];
 const PUSH = ["long-poll", "sse", "websocket", "auto"];
 // What each strategy is told on top of its defaults: quick polls; long
@@ -98,7 +102,7 @@ function listening(port, what) {
 const redisPort = await freePort();
 let redis;
 async function startRedis() {
-  redis = run("redis-server", [
+  redis = run(REDIS_SERVER, [
     "--bind", "127.0.0.1", "--port", String(redisPort), "--dir", dir,
     "--save", "", "--appendonly", "yes", "--appendfsync", "always",
   ]);
@@ -173,7 +177,7 @@ backend instances
   default-server check inter 200ms fall 1 rise 2
 ${instances.map((i) => `  server ${i.name} 127.0.0.1:${i.port}`).join("\n")}
 `);
-const haproxy = run("haproxy", ["-f", cfg, "-db"]);
+const haproxy = run(HAPROXY, ["-f", cfg, "-db"]);
 await listening(lbPort, "haproxy");
 const lb = `http://127.0.0.1:${lbPort}`;
 // Orders are created through the balancer, like a checkout would.

@@ -164,12 +164,21 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                 }
                 Out::Refuse(order_no, reason) => {
                     let _ = send_json(&mut socket, json!({"error": reason, "order_no": order_no})).await;
-                    let _ = socket
+                    let closing = socket
                         .send(Message::Close(Some(CloseFrame {
                             code: close_code::AGAIN,
                             reason: reason.into(),
                         })))
                         .await;
+                    if closing.is_ok() {
+                        // As at shutdown: wait for the client's Close reply, so
+                        // no unread pong turns the end into a reset that
+                        // destroys the error frame before the client reads it.
+                        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+                            while let Some(Ok(_)) = socket.recv().await {}
+                        })
+                        .await;
+                    }
                     break;
                 }
                 Out::Drop => break,

@@ -63,6 +63,9 @@ pub const STREAM_MAXLEN: u64 = 100_000;
 const BLOCK_MS: usize = 2_000;
 /// Deadline of one command (the blocking read gets `BLOCK_MS` more).
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest a request waits on Redis before it answers `503` (a pay that
+/// timed out may still have happened; paying again is a no-op).
+const DEADLINE: Duration = Duration::from_secs(1);
 /// Pause between attempts while Redis is unreachable.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
@@ -206,15 +209,16 @@ impl RedisStore {
                 Some(no) => no,
                 None => random_order_no().ok_or(CreateError::NoRandomness)?,
             };
-            let created: i64 = self
-                .inner
-                .create
-                .key(order_key(&no))
-                .arg(expires_at)
-                .arg(live_ms)
-                .invoke_async(&mut self.inner.conn.clone())
-                .await
-                .map_err(|_| CreateError::Unavailable)?;
+            let mut conn = self.inner.conn.clone();
+            let created: i64 = bounded(
+                self.inner
+                    .create
+                    .key(order_key(&no))
+                    .arg(expires_at)
+                    .arg(live_ms)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
             if created == 1 {
                 return Ok(Snapshot {
                     order_no: no,
@@ -291,18 +295,19 @@ impl Inner {
         order_no: &str,
         target: Option<Status>,
     ) -> Result<Option<(bool, Snapshot)>, Unavailable> {
-        let reply: Vec<String> = self
-            .change
-            .key(order_key(order_no))
-            .key(STREAM)
-            .arg(target.map_or("", Status::as_str))
-            .arg(now_ms())
-            .arg(self.keep_ended.as_millis().max(1) as u64)
-            .arg(STREAM_MAXLEN)
-            .arg(order_no)
-            .invoke_async(&mut self.conn.clone())
-            .await
-            .map_err(|_| Unavailable)?;
+        let mut conn = self.conn.clone();
+        let reply: Vec<String> = bounded(
+            self.change
+                .key(order_key(order_no))
+                .key(STREAM)
+                .arg(target.map_or("", Status::as_str))
+                .arg(now_ms())
+                .arg(self.keep_ended.as_millis().max(1) as u64)
+                .arg(STREAM_MAXLEN)
+                .arg(order_no)
+                .invoke_async(&mut conn),
+        )
+        .await?;
         let [verdict, status, expires_at, version] = &reply[..] else {
             return Ok(None);
         };
@@ -321,6 +326,17 @@ impl Inner {
         if let Some(tx) = tx {
             advance(&tx, s.clone());
         }
+    }
+}
+
+/// One Redis round trip within [`DEADLINE`]; any failure is [`Unavailable`]
+/// (the connection manager reconnects in the background).
+async fn bounded<T>(
+    op: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Unavailable> {
+    match tokio::time::timeout(DEADLINE, op).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) | Err(_) => Err(Unavailable),
     }
 }
 
