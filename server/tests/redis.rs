@@ -371,6 +371,8 @@ async fn unreachable_redis_answers_503_keeps_waiters_and_tells_them_after() {
     ws.subscribe("gap-ws").await;
     assert_eq!(ws.json(T).await["status"], "pending");
     let held = long_poll(&b, "gap-lp", 30);
+    a.create("gap-short").await;
+    let short = long_poll(&b, "gap-short", 2);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     relay.cut();
@@ -414,6 +416,17 @@ async fn unreachable_redis_answers_503_keeps_waiters_and_tells_them_after() {
         ws2.non_heartbeat(T).await,
         WsEvent::Close(Some(1013))
     ));
+
+    // A hold that ends while Redis is still unreachable: not a "pending"
+    // that may be stale, but 503 (with Retry-After, as above).
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), short)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (status, body),
+        (503, json!({"error": "order store unavailable"}))
+    );
 
     // Meanwhile the orders are paid on A, and the stream forgets it.
     for no in ["gap-sse", "gap-lp", "gap-ws"] {
