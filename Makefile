@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 HOST ?= 127.0.0.1
 
-.PHONY: setup pkg server demo test lint test-native test-browser test-e2e bench bench-server size clean
+.PHONY: setup pkg server demo test test-cluster lint test-native test-browser test-e2e bench bench-server size clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +25,12 @@ demo: pkg server
 ## Every test: lints, native unit + server tests, browser tests, page-level tests.
 test: setup
 	bash scripts/test.sh
+
+## Two paywatch-server --redis instances behind haproxy, a real redis-server,
+## the package in headless Chromium (tests/e2e/cluster.mjs; `make test` runs it).
+test-cluster: pkg
+	cargo build -p paywatch-server
+	node tests/e2e/cluster.mjs
 
 lint: setup
 	cargo fmt --all -- --check

@@ -16,7 +16,8 @@ for c in rustfmt clippy; do
   rustup component list --installed | grep -q "^$c" || rustup component add "$c"
 done
 
-# 2. Debian packages: the three browser engines and their WebDriver servers.
+# 2. Debian packages: the three browser engines and their WebDriver servers;
+#    redis-server and haproxy for the multi-instance test.
 #    Chromium + chromedriver; Firefox ESR (its driver, geckodriver, comes from
 #    crates.io below); WebKitGTK's MiniBrowser + WebKitWebDriver, which needs
 #    a display: Xvfb through xvfb-run.
@@ -26,6 +27,9 @@ need_apt=()
 [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
 [ -x /usr/bin/WebKitWebDriver ] || need_apt+=(webkit2gtk-driver)
 [ -x /usr/bin/xvfb-run ] || need_apt+=(xvfb xauth)
+# The cluster test (issue 13): a real Redis and a real load balancer.
+[ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
+[ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -33,7 +33,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p paywatch --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests: policy code and the reference server"
-cargo test --workspace
+# The Redis store tests start a real redis-server (scripts/setup.sh installs
+# it); here a missing one is a failure, not a skip.
+PAYWATCH_REQUIRE_REDIS=1 cargo test --workspace
 
 step "build: npm package and server"
 bash scripts/build-pkg.sh
@@ -83,6 +85,9 @@ node tests/e2e/lifecycle.mjs
 
 step "cross-tab tests: several tabs of one browser watch one order"
 node tests/e2e/crosstab.mjs
+
+step "cluster: two paywatch-server --redis instances behind haproxy (real redis-server, Chromium)"
+node tests/e2e/cluster.mjs
 
 step "demo: every strategy pays in headless Chromium; screenshots"
 node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots

@@ -34,37 +34,6 @@ fn connects_key(strategy: &str) -> &'static str {
     }
 }
 
-/// Polls the server's stats of `order_no` until `ok` holds (8 s at most).
-async fn wait_for(order_no: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..160 {
-        let s = stats(order_no).await;
-        if ok(&s) {
-            return s;
-        }
-        sleep(50).await;
-    }
-    panic!("timed out waiting for {what}: {}", stats(order_no).await);
-}
-
-fn check_times(stats: &Value) -> Vec<f64> {
-    stats["check_times_ms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect()
-}
-
-fn events_of(rec: &JsValue, kind: &str) -> Vec<Value> {
-    record(rec)["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == kind)
-        .cloned()
-        .collect()
-}
-
 per_strategy!(
     [
         a_failing_catch_up_check_is_retried_against_a_changes_only_server,

@@ -13,7 +13,8 @@ const { makeEventSource, canStream } = require("./event-source.js");
 /**
  * The globals for the glue. `globals` becomes its `globalThis`: where the
  * core looks for the analytics hooks (`kbnClickAna`, `PinganAna`) and
- * feature-detects `WebSocket` and `EventSource`. The adapters are added to it.
+ * feature-detects `WebSocket` and `EventSource` (and `window`, which it must
+ * not find). The adapters the host can offer are added to it.
  */
 function createHost(wx, wasmApi, globals) {
   const host = {

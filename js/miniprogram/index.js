@@ -14,10 +14,12 @@ const DEFAULT_WASM_PATH = "/miniprogram_npm/paywatch/paywatch_bg.wasm.br";
 
 /**
  * The object the core sees as its global: put the page's analytics hooks
- * here (`globals.kbnClickAna = fn`, `globals.PinganAna = { fire }`).
- * Names it lacks are looked up on the mini-program's own global object.
+ * here (`globals.kbnClickAna = fn`, `globals.PinganAna = { fire }`). It is
+ * deliberately not the host's own global object: in the devtools that one
+ * can be a webview's window, with a `window`, `document` and `EventSource`
+ * the core must not mistake for a browser page's.
  */
-const globals = Object.create(typeof globalThis === "object" ? globalThis : null);
+const globals = {};
 
 let host = null;
 let core = null;
@@ -105,8 +107,7 @@ function activeWatches() {
 
 /** Every running watch checks now; dropped push connections reopen now. */
 function resumeWatches() {
-  if (!loaded) return;
-  if (typeof core.resumeWatches === "function") core.resumeWatches();
+  if (loaded) core.resumeWatches();
 }
 
 const watchPage = makeWatchPage({ checkPayStatus, stopPayStatus, resumeWatches });

@@ -42,7 +42,7 @@ export interface PayWatchPageMethods {
  */
 export function watchPage<T extends object>(definition: T & ThisType<T & PayWatchPageMethods & { setData(data: object): void; data: any }>): T & PayWatchPageMethods;
 
-/** The core's global object: put `kbnClickAna` and `PinganAna` here. */
+/** The core's global object (not the host's): put `kbnClickAna` and `PinganAna` here. */
 export const globals: {
   kbnClickAna?: (label: string) => void;
   PinganAna?: { fire(eventId: number | string): void };

@@ -28,6 +28,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Deadlines, caps, rate limits, allowed origins, demo endpoints.
     pub limits: Limits,
+    /// `redis://host:port[/db]`: keep orders in Redis and fan changes out
+    /// to every instance through it. `None`: the in-memory store.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             test_hooks: false,
             public_url: None,
             limits: Limits::default(),
+            redis: None,
         }
     }
 }
@@ -69,6 +73,8 @@ OPTIONS:
     --order-ttl-sec SEC    lifetime of a new order          [default: 900]
     --test-hooks           enable the /_test/ routes (never in production)
     --public-url URL       base URL for pay links and QR codes
+    --redis URL            keep orders in Redis (redis://HOST:PORT[/DB]) so that
+                           several instances share them  [default: in memory]
                            [default: http://<request Host header>]
     -h, --help             print this help
 
@@ -127,6 +133,13 @@ where
                 }
                 cfg.test_hooks = true;
             }
+            "--redis" => {
+                let url = value("--redis")?;
+                if !(url.starts_with("redis://") || url.starts_with("redis+unix://")) {
+                    return Err(format!("--redis must start with redis://, got {url:?}"));
+                }
+                cfg.redis = Some(url);
+            }
             "--public-url" => {
                 let url = value("--public-url")?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -171,6 +184,7 @@ mod tests {
         assert_eq!(c.order_ttl, Duration::from_secs(900));
         assert!(!c.test_hooks);
         assert!(c.public_url.is_none());
+        assert!(c.redis.is_none(), "in memory unless told");
     }
 
     #[test]
@@ -190,7 +204,10 @@ mod tests {
             "--test-hooks",
             "--public-url",
             "http://10.0.0.2:8080/",
+            "--redis",
+            "redis://127.0.0.1:6379",
         ]);
+        assert_eq!(c.redis.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(c.host, "0.0.0.0");
         assert_eq!(c.port, 0);
         assert_eq!(c.www, PathBuf::from("w"));
@@ -210,5 +227,6 @@ mod tests {
         assert!(parse(["--bogus"]).unwrap_err().contains("unknown argument"));
         assert!(parse(["--heartbeat-ms", "0"]).is_err());
         assert!(parse(["--public-url", "ftp://x"]).is_err());
+        assert!(parse(["--redis", "http://x"]).is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! `paywatch-server`: the reference backend of paywatch.
 //!
 //! It speaks the whole wire protocol of CONTRACT §2 against an in-memory
-//! order store:
+//! order store, or with `--redis` against orders in Redis shared by several
+//! instances ([`store::redis`]):
 //!
 //! * `GET /pay?action=check_pay_status_by_order&order_no=…[&wait=N]` — check,
 //!   poll and long-poll ([`routes::poll`]);
@@ -16,7 +17,8 @@
 //!   ([`routes::testing`]).
 //!
 //! Every waiter is woken by a per-order `tokio::sync::watch` channel
-//! ([`store`]); the server never polls.
+//! ([`store`]); the server never polls (with `--redis`, one blocking read of
+//! a Redis Stream per instance feeds those channels).
 
 pub mod config;
 pub mod doors;
@@ -41,7 +43,8 @@ pub use config::Config;
 use doors::Doors;
 use hooks::Hooks;
 use serve::Shutdown;
-use store::Store;
+use store::redis::RedisStore;
+use store::{MemoryStore, Store};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -137,8 +140,19 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = Shutdown::default();
     let limits = config.limits.clone();
+    let store = match &config.redis {
+        None => Store::Memory(MemoryStore::with_limits(
+            limits.max_orders,
+            limits.keep_ended,
+        )),
+        Some(url) => Store::Redis(
+            RedisStore::connect(url, limits.keep_ended)
+                .await
+                .map_err(|e| io::Error::other(format!("redis {url}: {e}")))?,
+        ),
+    };
     let state = AppState {
-        store: Arc::new(Store::with_limits(limits.max_orders, limits.keep_ended)),
+        store: Arc::new(store),
         hooks: config.test_hooks.then(|| Arc::new(Hooks::new())),
         doors: Arc::new(Doors::new(&limits)),
         config: Arc::new(config),

@@ -1,6 +1,14 @@
-//! In-memory order store.
+//! The order store: one [`Store`] interface for the routes, backed either by
+//! the embedded in-memory [`MemoryStore`] (the default) or, with
+//! `--redis redis://…`, by Redis ([`redis::RedisStore`]) so that several
+//! instances behind a load balancer share orders and wake each other's
+//! waiters.
 //!
-//! Each order owns a [`tokio::sync::watch`] channel holding its current
+//! Whatever the backing, a waiter is a [`watch::Receiver`] of the order's
+//! [`Snapshot`], and a snapshot's `version` (+1 per status change) is the
+//! same on every instance.
+//!
+//! In memory, each order owns a [`tokio::sync::watch`] channel holding its current
 //! [`Snapshot`]. Every status change is one `send` on that channel, and every
 //! waiter — a held long-poll request, an SSE stream, a WebSocket
 //! subscription — is a `watch::Receiver` that wakes on that send. Nothing in
@@ -10,10 +18,10 @@
 //! forgotten `keep_ended` after it ends (paid, closed or expired); a waiter
 //! still subscribed then sees its channel close.
 //!
-//! To back this with a real database, keep the same shape: write the status
-//! change to the database, then notify the in-process channel (or a pub/sub
-//! topic such as Redis/Postgres `NOTIFY` when you run several instances) so
-//! the waiters wake. See the README.
+//! The Redis backing keeps the same shape: the status change is written to
+//! Redis atomically (a Lua script) together with an entry in one stream of
+//! changes, and one task per instance reads that stream and feeds the
+//! in-process channels. See [`redis`] and the README.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -88,6 +96,11 @@ impl Snapshot {
     }
 }
 
+/// The backing store cannot be reached right now (Redis down or
+/// restarting): the routes answer `503` with `Retry-After`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unavailable;
+
 /// Why a create failed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CreateError {
@@ -99,6 +112,7 @@ pub enum CreateError {
     Full,
     /// The system's random source failed (no number could be generated).
     NoRandomness,
+    Unavailable,
 }
 
 /// Why a status change failed.
@@ -107,6 +121,19 @@ pub enum ChangeError {
     Unknown,
     /// The order is already in a state that forbids the change.
     Conflict(Status),
+    Unavailable,
+}
+
+impl From<Unavailable> for CreateError {
+    fn from(_: Unavailable) -> Self {
+        CreateError::Unavailable
+    }
+}
+
+impl From<Unavailable> for ChangeError {
+    fn from(_: Unavailable) -> Self {
+        ChangeError::Unavailable
+    }
 }
 
 struct Order {
@@ -163,21 +190,95 @@ impl Order {
 
 type OrderMap = Mutex<HashMap<String, Arc<Order>>>;
 
-/// The order store. Cheap to share: wrap it in an `Arc`.
-pub struct Store {
+/// The order store the routes use. Cheap to share: wrap it in an `Arc`.
+pub enum Store {
+    /// The embedded default: one process, nothing to run beside it.
+    Memory(MemoryStore),
+    /// `--redis`: orders in Redis, changes fanned out to every instance.
+    Redis(redis::RedisStore),
+}
+
+impl Store {
+    /// Creates a pending order (see [`MemoryStore::create`]).
+    pub async fn create(
+        &self,
+        order_no: Option<String>,
+        ttl: Duration,
+    ) -> Result<Snapshot, CreateError> {
+        match self {
+            Store::Memory(m) => m.create(order_no, ttl),
+            Store::Redis(r) => r.create(order_no, ttl).await,
+        }
+    }
+
+    /// Current state, or `None` for an unknown order.
+    pub async fn get(&self, order_no: &str) -> Result<Option<Snapshot>, Unavailable> {
+        match self {
+            Store::Memory(m) => Ok(m.get(order_no)),
+            Store::Redis(r) => r.get(order_no).await,
+        }
+    }
+
+    /// A receiver that holds the current state (read after subscribing, so
+    /// no change can slip between the two) and sees every later change.
+    pub async fn subscribe(
+        &self,
+        order_no: &str,
+    ) -> Result<Option<watch::Receiver<Snapshot>>, Unavailable> {
+        match self {
+            Store::Memory(m) => Ok(m.subscribe(order_no)),
+            Store::Redis(r) => r.subscribe(order_no).await,
+        }
+    }
+
+    pub async fn pay(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Paid).await
+    }
+
+    pub async fn close(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Closed).await
+    }
+
+    /// Expires a pending order now (test hook; normal expiry is the timer).
+    pub async fn expire(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
+        self.change(order_no, Status::Expired).await
+    }
+
+    async fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
+        match self {
+            Store::Memory(m) => m.change(order_no, target),
+            Store::Redis(r) => r.change(order_no, target).await,
+        }
+    }
+
+    /// `false` while the backing is known to be unreachable (Redis down, or
+    /// back but not yet re-read): a held long-poll then answers `503`
+    /// rather than a status that may be stale. Always `true` in memory.
+    pub fn healthy(&self) -> bool {
+        match self {
+            Store::Memory(_) => true,
+            Store::Redis(r) => r.healthy(),
+        }
+    }
+}
+
+pub mod redis;
+
+/// The embedded in-memory order store. Cheap to share: wrap it in an `Arc`.
+pub struct MemoryStore {
     orders: Arc<OrderMap>,
     max_orders: usize,
     keep_ended: Duration,
 }
 
-impl Default for Store {
+impl Default for MemoryStore {
     fn default() -> Self {
         let limits = crate::limits::Limits::default();
         Self::with_limits(limits.max_orders, limits.keep_ended)
     }
 }
 
-impl Store {
+impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
@@ -185,7 +286,7 @@ impl Store {
     /// A store of at most `max_orders` orders, each forgotten `keep_ended`
     /// after it reaches a final state.
     pub fn with_limits(max_orders: usize, keep_ended: Duration) -> Self {
-        Store {
+        MemoryStore {
             orders: Arc::default(),
             max_orders,
             keep_ended,
@@ -271,7 +372,7 @@ impl Store {
         self.change(order_no, Status::Expired)
     }
 
-    fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
+    pub fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
         self.order(order_no)
             .ok_or(ChangeError::Unknown)?
             .change(target)
@@ -328,7 +429,7 @@ pub fn now_ms() -> u64 {
 
 /// `PW20261122-` plus 16 digits of Crockford base 32 from the system's
 /// random source: 80 bits, so nobody finds another's order by counting.
-fn random_order_no() -> Option<String> {
+pub(crate) fn random_order_no() -> Option<String> {
     const DIGITS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let mut bytes = [0u8; 10];
     getrandom::fill(&mut bytes).ok()?;
@@ -369,7 +470,7 @@ mod tests {
 
     #[tokio::test]
     async fn lifecycle() {
-        let store = Store::new();
+        let store = MemoryStore::new();
         let a = store.create(None, Duration::from_secs(60)).unwrap();
         let b = store.create(None, Duration::from_secs(60)).unwrap();
         assert_ne!(a.order_no, b.order_no);
@@ -404,7 +505,7 @@ mod tests {
 
     #[tokio::test]
     async fn generated_numbers_are_random_and_caps_hold() {
-        let store = Store::with_limits(3, Duration::from_secs(60));
+        let store = MemoryStore::with_limits(3, Duration::from_secs(60));
         let a = store
             .create(None, Duration::from_secs(60))
             .unwrap()
@@ -425,7 +526,7 @@ mod tests {
 
     #[tokio::test]
     async fn ended_orders_are_forgotten() {
-        let store = Store::with_limits(10, Duration::from_millis(50));
+        let store = MemoryStore::with_limits(10, Duration::from_millis(50));
         store
             .create(Some("p".into()), Duration::from_secs(60))
             .unwrap();
@@ -452,7 +553,7 @@ mod tests {
 
     #[tokio::test]
     async fn expiry_wakes_receivers() {
-        let store = Store::new();
+        let store = MemoryStore::new();
         let o = store
             .create(Some("e".into()), Duration::from_millis(50))
             .unwrap();

@@ -30,6 +30,7 @@ fn help_and_bad_arguments() {
         "--body-timeout-ms",
         "--write-timeout-ms",
         "--shutdown-timeout-ms",
+        "--redis",
     ] {
         assert!(text.contains(flag), "usage mentions {flag}");
     }

@@ -321,7 +321,8 @@ async fn auto(ctx: &Ctx) -> Final {
         if let Some(f) = push::run(ctx, Strategy::WebSocket, websocket::connect, true).await {
             return f;
         }
-        ctx.event("fallback", Strategy::WebSocket, Some("sse"));
+        let next = if sse::supported() { "sse" } else { "long-poll" };
+        ctx.event("fallback", Strategy::WebSocket, Some(next));
     }
     if sse::supported() {
         if let Some(f) = push::run(ctx, Strategy::Sse, sse::connect, true).await {

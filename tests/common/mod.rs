@@ -296,3 +296,36 @@ pub fn hook_counts(r: &Value) -> (usize, usize, usize, usize) {
         count(r, "pingan"),
     )
 }
+
+/// Polls the server's stats of `order_no` until `ok` holds (8 s at most).
+pub async fn wait_for(order_no: &str, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..160 {
+        let s = stats(order_no).await;
+        if ok(&s) {
+            return s;
+        }
+        sleep(50).await;
+    }
+    panic!("timed out waiting for {what}: {}", stats(order_no).await);
+}
+
+/// When each status check reached the server (epoch ms), from its stats.
+pub fn check_times(stats: &Value) -> Vec<f64> {
+    stats["check_times_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect()
+}
+
+/// The recorded `onEvent` events of one kind.
+pub fn events_of(rec: &JsValue, kind: &str) -> Vec<Value> {
+    record(rec)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}

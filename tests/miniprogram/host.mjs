@@ -58,7 +58,7 @@ export class Host {
   /**
    * @param {string} project a directory made by buildProject
    * @param {{ chunked?: boolean, backgroundCutMs?: number, requestCapMs?: number,
-   *           maxRequests?: number, maxSockets?: number }} limits
+   *           maxRequests?: number, maxSockets?: number, devtoolsGlobals?: boolean }} limits
    */
   constructor(project, limits = {}) {
     this.project = project;
@@ -94,6 +94,15 @@ export class Host {
     vm.runInContext("delete globalThis.WebAssembly", ctx);
     for (const name of SHADOWED) {
       if (vm.runInContext(`typeof ${name}`, ctx) !== "undefined") throw new Error(`the realm still has ${name}`);
+    }
+    if (this.limits.devtoolsGlobals) {
+      // The devtools run the app service in a webview: its global object has
+      // browser names, which only the module wrapper hides from the code.
+      vm.runInContext(
+        `globalThis.window = globalThis; globalThis.document = {};
+         globalThis.EventSource = globalThis.WebSocket = function () { throw new Error("the webview's own, not for mini-program code"); };`,
+        ctx,
+      );
     }
     const host = this;
     Object.assign(g, {

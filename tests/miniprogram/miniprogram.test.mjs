@@ -179,9 +179,16 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
   });
 
   test("auto without a socket on a base library without enableChunked: skips SSE, long-polls", LIMIT, async () => {
-    const t = await openPayPage({ strategy: "auto" }, { maxSockets: 0, chunked: false });
+    // With the devtools' webview globals on the host's global object, which
+    // the core must not take for a browser's window and EventSource.
+    const steps = [];
+    const onEvent = (e) => e.kind === "fallback" && steps.push(`${e.strategy} -> ${e.detail}`);
+    const t = await openPayPage({ strategy: "auto" }, { maxSockets: 0, chunked: false, devtoolsGlobals: true }, { configure: { onEvent } });
     try {
       await waitFor("auto to reach long-poll", async () => (await server.stats(t.no)).long_poll_waiting >= 1);
+      // SSE was never tried (the core's own "websocket -> sse" step names
+      // the next rung of the ladder, whether or not this host has it).
+      assert.ok(!steps.some((step) => step.startsWith("sse")), steps.join(", "));
       assert.equal((await server.stats(t.no)).sse_connects, 0);
       await server.pay(t.no);
       await paidOnce(t);

@@ -207,6 +207,51 @@ impl Waiter {
         Ok(Instant::now())
     }
 
+    /// Waits for the paid status like [`paid`](Self::paid), then keeps
+    /// listening for `quiet` more: returns when it was first seen and how
+    /// many times in all this connection was told `paid` (1 is right). An
+    /// error means the connection failed before `paid` came.
+    pub async fn paid_counted(mut self, quiet: Duration) -> io::Result<(Instant, usize)> {
+        let mut seen: Option<Instant> = None;
+        let mut count = 0;
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            // Count what is buffered already.
+            match self.kind {
+                Kind::LongPoll | Kind::Sse => {
+                    while let Some(i) = find(&self.buf, b"\"paid\"") {
+                        count += 1;
+                        self.buf.drain(..i + 6);
+                    }
+                }
+                Kind::Ws => {
+                    while let Some((op, start, len)) = frame_header(&self.buf) {
+                        if self.buf.len() < start + len {
+                            break;
+                        }
+                        if op == 0x1 && find(&self.buf[start..start + len], b"\"paid\"").is_some() {
+                            count += 1;
+                        }
+                        self.buf.drain(..start + len);
+                    }
+                }
+            }
+            if count > 0 && seen.is_none() {
+                seen = Some(Instant::now());
+                deadline = Some(tokio::time::Instant::now() + quiet);
+            }
+            let read = fill(&mut self.stream, &mut self.buf);
+            match deadline {
+                None => read.await?,
+                Some(d) => match tokio::time::timeout_at(d, read).await {
+                    Ok(Ok(())) => {}
+                    // Quiet long enough, or the connection ended after `paid`.
+                    Ok(Err(_)) | Err(_) => return Ok((seen.expect("seen"), count)),
+                },
+            }
+        }
+    }
+
     /// Reads until the server ends this connection (at shutdown).
     pub async fn ending(mut self, within: Duration) -> Ending {
         let kind = self.kind;

@@ -6,13 +6,17 @@
 //! 2. fan-out: 10k waiters on 10k distinct orders, all paid as fast as the
 //!    client can; then 1k waiters on one order, paid once;
 //! 3. `/pay` check throughput beside a trivial handler on the same box;
-//! 4. SIGTERM with 1k waiters of each kind and 20 slowloris connections.
+//! 4. SIGTERM with 1k waiters of each kind and 20 slowloris connections;
+//! 5. cluster: two instances sharing one `redis-server` (`--redis`):
+//!    fan-out latency from a pay on one instance to a waiter on the other,
+//!    10k waiters across the two, beside the same on one in-memory
+//!    instance; then one instance killed with 1k waiters on it.
 //!
 //! Every run starts a fresh server (`PAYWATCH_SERVER_BIN`, default
 //! `target/release/paywatch-server`) on a free port. All load comes from
 //! 127.0.0.1, so the per-address limits are raised by flag; everything else
 //! is the production default. Usage: `paywatch-bench [all|capacity|fanout|
-//! throughput|shutdown]`, or `paywatch-bench trivial-server` (used by 3).
+//! throughput|shutdown|cluster]`, or `paywatch-bench trivial-server` (used by 3).
 
 mod client;
 
@@ -53,6 +57,9 @@ async fn main() {
         }
         if run("shutdown") {
             shutdown().await?;
+        }
+        if run("cluster") {
+            cluster().await?;
         }
         Ok(())
     }
@@ -639,5 +646,242 @@ async fn shutdown() -> io::Result<()> {
         );
     }
     drop(slow);
+    Ok(())
+}
+
+// --------------------------------------------------------------- 5. cluster
+
+/// A `redis-server` of the bench's own: loopback, a free port, a temp dir,
+/// no persistence. Killed on drop.
+struct Redis {
+    _child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Redis {
+    async fn start() -> io::Result<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir = std::env::temp_dir().join(format!("paywatch-bench-redis-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                io::Error::other(format!("redis-server: {e} (scripts/setup.sh installs it)"))
+            })?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                return Err(io::Error::other("redis-server did not start"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Redis {
+            _child: child,
+            port,
+            dir,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How long a waiter keeps listening after `paid` to catch a second one.
+const QUIET: Duration = Duration::from_millis(300);
+
+async fn cluster() -> io::Result<()> {
+    let redis = Redis::start().await?;
+    let url = redis.url();
+    println!("\n## Cluster: two instances through Redis, beside one in memory\n");
+    println!("Waiter `i` sits on instance `i mod 2` and its order is paid on the other one");
+    println!("(in memory: the one instance does both). Paced: 2,000 orders paid one every");
+    println!(
+        "5 ms while all waiters are open; burst: the other 8,000 as fast as the client can.\n"
+    );
+    println!("| case | waiters | phase | orders | median | p99 | max | told `paid` once |");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|");
+    {
+        let one = Server::start(&[]).await?;
+        cross("in memory, one instance", &[&one], 10_000, 2_000).await?;
+    }
+    {
+        let a = Server::start(&["--redis", &url]).await?;
+        let b = Server::start(&["--redis", &url]).await?;
+        cross(
+            "Redis, pay on B → waiter on A (and back)",
+            &[&a, &b],
+            10_000,
+            2_000,
+        )
+        .await?;
+    }
+    kill_one(&url).await
+}
+
+/// `n` waiters (one-third of each kind) on `n` orders spread over
+/// `servers`, each order paid on the next server round (the same one if
+/// there is one). The first `paced` orders are paid one every 5 ms, the rest
+/// in a burst.
+async fn cross(case: &str, servers: &[&Server], n: usize, paced: usize) -> io::Result<()> {
+    let k = servers.len();
+    let orders = servers[0].create_orders("x", n).await?;
+    let mut waiters = Vec::with_capacity(n);
+    for (s, server) in servers.iter().enumerate() {
+        let mine: Vec<(Kind, String)> = (s..n)
+            .step_by(k)
+            .map(|i| (Kind::ALL[i % 3], orders[i].clone()))
+            .collect();
+        let opened = server.open_waiters(mine).await?;
+        waiters.extend((s..n).step_by(k).zip(opened));
+    }
+    waiters.sort_by_key(|(i, _)| *i);
+    tokio::time::sleep(Duration::from_millis(500)).await; // long-polls held
+    let seen: Vec<_> = waiters
+        .into_iter()
+        .map(|(_, w)| tokio::spawn(w.paid_counted(QUIET)))
+        .collect();
+    let payer = |i: usize| servers[(i + 1) % k].addr;
+
+    // Paced: one pay every 5 ms, each on its own server's connection.
+    let mut conns = Vec::new();
+    for s in servers {
+        conns.push(Http::connect(s.addr).await?);
+    }
+    let mut sent = vec![Instant::now(); n];
+    let mut tick = tokio::time::interval(Duration::from_millis(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for (i, no) in orders.iter().enumerate().take(paced) {
+        tick.tick().await;
+        let c = &mut conns[(i + 1) % k];
+        sent[i] = Instant::now();
+        let (status, _) = c.request("POST", &format!("/orders/{no}/pay"), "").await?;
+        if status != 200 {
+            return Err(io::Error::other(format!("pay {no}: {status}")));
+        }
+    }
+    // Burst: the rest, grouped by the server that pays them.
+    let mut bursts = Vec::new();
+    for server in servers {
+        let addr = server.addr;
+        let idx: Vec<usize> = (paced..n).filter(|i| payer(*i) == addr).collect();
+        let list: Vec<String> = idx.iter().map(|i| orders[*i].clone()).collect();
+        bursts.push((idx, tokio::spawn(async move { pay_all(addr, &list).await })));
+    }
+    for (idx, task) in bursts {
+        let (times, _, _) = task.await.map_err(io::Error::other)??;
+        for (j, i) in idx.into_iter().enumerate() {
+            sent[i] = times[j];
+        }
+    }
+    let mut paced_lat = Vec::new();
+    let mut burst_lat = Vec::new();
+    let mut once = [0usize; 2];
+    for (i, s) in seen.into_iter().enumerate() {
+        let (at, count) = s.await.map_err(io::Error::other)??;
+        let d = at.saturating_duration_since(sent[i]);
+        let phase = usize::from(i >= paced);
+        once[phase] += usize::from(count == 1);
+        if phase == 0 {
+            paced_lat.push(d);
+        } else {
+            burst_lat.push(d);
+        }
+    }
+    for (phase, lat, told) in [
+        ("paced", &mut paced_lat, once[0]),
+        ("burst", &mut burst_lat, once[1]),
+    ] {
+        lat.sort();
+        println!(
+            "| {case} | {n} | {phase} | {} | {} | {} | {} | {told} / {} |",
+            lat.len(),
+            ms(percentile(lat, 0.5)),
+            ms(percentile(lat, 0.99)),
+            ms(*lat.last().unwrap_or(&Duration::ZERO)),
+            lat.len()
+        );
+    }
+    Ok(())
+}
+
+/// 1,000 waiters on instance A (one-third of each kind); A is killed
+/// (SIGKILL); each waiter reconnects to B, as a client behind a balancer
+/// would; then every order is paid on B.
+async fn kill_one(url: &str) -> io::Result<()> {
+    let n = 1_000;
+    let a = Server::start(&["--redis", url]).await?;
+    let b = Server::start(&["--redis", url]).await?;
+    let orders = a.create_orders("k", n).await?;
+    let waiters = a.open_waiters(plan(&Kind::ALL, &orders, n)).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let gate = Arc::new(Semaphore::new(OPENING));
+    let (back_tx, mut back_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let tasks: Vec<_> = waiters
+        .into_iter()
+        .zip(orders.iter().cloned())
+        .map(|(w, no)| {
+            let (gate, back_tx, to) = (gate.clone(), back_tx.clone(), b.addr);
+            tokio::spawn(async move {
+                let kind = w.kind;
+                if let Ok(told) = w.paid_counted(QUIET).await {
+                    return Ok::<_, io::Error>(told); // paid on A: not expected
+                }
+                let again = {
+                    let _permit = gate.acquire().await.expect("open gate");
+                    Waiter::open(kind, to, &no).await?
+                };
+                let _ = back_tx.send(Instant::now());
+                again.paid_counted(QUIET).await
+            })
+        })
+        .collect();
+    drop(back_tx);
+    let Server { mut child, .. } = a;
+    let killed = Instant::now();
+    child.start_kill()?;
+    let mut backs = Vec::with_capacity(n);
+    while backs.len() < n {
+        match tokio::time::timeout(Duration::from_secs(30), back_rx.recv()).await {
+            Ok(Some(at)) => backs.push(at.saturating_duration_since(killed)),
+            _ => break,
+        }
+    }
+    backs.sort();
+    pay_all(b.addr, &orders).await?;
+    let (mut paid, mut once) = (0, 0);
+    for t in tasks {
+        if let Ok(Ok((_, count))) = t.await {
+            paid += 1;
+            once += usize::from(count == 1);
+        }
+    }
+    println!("\n### One of two instances killed (SIGKILL) with {n} waiters on it\n");
+    println!("| waiters on the killed instance | back on the other (median / last, after the kill) | paid after | told `paid` once |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {n} ({} reconnected) | {} / {} | {paid} / {n} | {once} / {n} |",
+        backs.len(),
+        ms(percentile(&backs, 0.5)),
+        ms(*backs.last().unwrap_or(&Duration::ZERO)),
+    );
     Ok(())
 }

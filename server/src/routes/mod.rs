@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::doors::{self, Group, Holds, Origins, Policy};
 use crate::limits::MAX_ORDER_NO_BYTES;
-use crate::store::ChangeError;
+use crate::store::{ChangeError, Unavailable};
 use crate::AppState;
 
 /// The public routes (everything but static files and test hooks), each
@@ -124,9 +124,35 @@ impl ApiError {
     }
 }
 
+/// The message of a `503` because the order store (Redis) is unreachable.
+pub const STORE_UNAVAILABLE: &str = "order store unavailable";
+/// `Retry-After` (seconds) sent with [`STORE_UNAVAILABLE`].
+pub const STORE_RETRY_AFTER: &str = "1";
+
+impl ApiError {
+    /// `503` + `Retry-After`: the order store cannot be reached right now.
+    pub fn store_unavailable() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, STORE_UNAVAILABLE)
+    }
+}
+
+impl From<Unavailable> for ApiError {
+    fn from(_: Unavailable) -> Self {
+        ApiError::store_unavailable()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        let retry = self.0 == StatusCode::SERVICE_UNAVAILABLE && self.1 == STORE_UNAVAILABLE;
+        let mut res = (self.0, Json(json!({ "error": self.1 }))).into_response();
+        if retry {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(STORE_RETRY_AFTER),
+            );
+        }
+        res
     }
 }
 
@@ -138,6 +164,7 @@ impl From<ChangeError> for ApiError {
                 StatusCode::CONFLICT,
                 format!("order is already {}", status.as_str()),
             ),
+            ChangeError::Unavailable => ApiError::store_unavailable(),
         }
     }
 }

@@ -57,18 +57,23 @@ pub async fn create(
     if let Some(no) = &req.order_no {
         super::check_order_no(no)?;
     }
-    let order = state.store.create(req.order_no, ttl).map_err(|e| match e {
-        CreateError::Empty => ApiError::bad_request("empty order_no"),
-        CreateError::TooLong => {
-            ApiError::bad_request(format!("order_no longer than {MAX_ORDER_NO_BYTES} bytes"))
-        }
-        CreateError::Exists => ApiError::new(StatusCode::CONFLICT, "order_no already exists"),
-        CreateError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "order store full"),
-        CreateError::NoRandomness => ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "no random source for an order number",
-        ),
-    })?;
+    let order = state
+        .store
+        .create(req.order_no, ttl)
+        .await
+        .map_err(|e| match e {
+            CreateError::Empty => ApiError::bad_request("empty order_no"),
+            CreateError::TooLong => {
+                ApiError::bad_request(format!("order_no longer than {MAX_ORDER_NO_BYTES} bytes"))
+            }
+            CreateError::Exists => ApiError::new(StatusCode::CONFLICT, "order_no already exists"),
+            CreateError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "order store full"),
+            CreateError::Unavailable => ApiError::store_unavailable(),
+            CreateError::NoRandomness => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no random source for an order number",
+            ),
+        })?;
     let body = json!({
         "order_no": order.order_no,
         "expires_at": order.expires_at,
@@ -83,7 +88,11 @@ pub async fn get(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    let order = state.store.get(&no).ok_or_else(ApiError::unknown_order)?;
+    let order = state
+        .store
+        .get(&no)
+        .await?
+        .ok_or_else(ApiError::unknown_order)?;
     Ok(Json(order.body()).into_response())
 }
 
@@ -93,7 +102,7 @@ pub async fn pay(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.store.pay(&no)?.body()).into_response())
+    Ok(Json(state.store.pay(&no).await?.body()).into_response())
 }
 
 /// `POST /orders/{no}/close` → status body. A paid order answers 409.
@@ -101,5 +110,5 @@ pub async fn close(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.store.close(&no)?.body()).into_response())
+    Ok(Json(state.store.close(&no).await?.body()).into_response())
 }

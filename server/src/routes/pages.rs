@@ -18,7 +18,10 @@ use crate::AppState;
 /// that POSTs `/orders/{no}/pay`. Served for unknown orders too (the button
 /// then reports "unknown order"), with status 404.
 pub async fn pay_link(State(state): State<AppState>, OrderNo(no): OrderNo) -> Response {
-    let known = state.store.get(&no).is_some();
+    let known = match state.store.get(&no).await {
+        Ok(order) => order.is_some(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let page = PAY_PAGE.replace("{{ORDER_NO}}", &html_escape(&no));
     let status = if known {
         StatusCode::OK
@@ -34,7 +37,7 @@ pub async fn qr_svg(
     headers: HeaderMap,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    if state.store.get(&no).is_none() {
+    if state.store.get(&no).await?.is_none() {
         return Err(ApiError::unknown_order());
     }
     let url = pay_url(&state, &headers, &no);

@@ -103,11 +103,14 @@ async fn answer(state: &AppState, raw: String) -> Response {
         }
     }
 
-    let Some(mut rx) = state.store.subscribe(&order_no) else {
-        return ApiError::unknown_order().into_response();
+    let mut rx = match state.store.subscribe(&order_no).await {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return ApiError::unknown_order().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let pending = !rx.borrow().status.is_final();
-    if wait > 0.0 && pending {
+    let held = wait > 0.0 && pending;
+    if held {
         let _waiting = state
             .hooks
             .as_ref()
@@ -120,7 +123,11 @@ async fn answer(state: &AppState, raw: String) -> Response {
             () = dropped(control.as_mut()) => return cut_connection(),
         }
     }
-    let snapshot = rx.borrow();
+    let snapshot = rx.borrow().clone();
+    if held && !snapshot.status.is_final() && !state.store.healthy() {
+        // Held through an outage of the store: "pending" might be stale.
+        return ApiError::store_unavailable().into_response();
+    }
     super::status_response(&snapshot)
 }
 

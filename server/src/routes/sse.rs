@@ -64,8 +64,10 @@ pub async fn stream(
             }
         }
     }
-    let Some(rx) = state.store.subscribe(&order_no) else {
-        return ApiError::unknown_order().into_response();
+    let rx = match state.store.subscribe(&order_no).await {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return ApiError::unknown_order().into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     if let Some(hooks) = &state.hooks {
         gauge = Some(hooks.gauge(&order_no, GaugeKind::SseOpen));

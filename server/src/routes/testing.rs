@@ -94,17 +94,17 @@ async fn hang(State(state): State<AppState>) -> Response {
 
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
 async fn expire(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.expire(&no)?.body()).into_response())
+    Ok(Json(state.store.expire(&no).await?.body()).into_response())
 }
 
 /// `POST /_test/orders/{no}/pay` → status body: pays the order like the demo
 /// endpoint does, for tests whose page is on another origin (the demo
 /// endpoint answers same-origin requests only).
 async fn pay(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.pay(&no)?.body()).into_response())
+    Ok(Json(state.store.pay(&no).await?.body()).into_response())
 }
 
 /// `POST /_test/orders/{no}/close` → status body.
 async fn close(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.close(&no)?.body()).into_response())
+    Ok(Json(state.store.close(&no).await?.body()).into_response())
 }

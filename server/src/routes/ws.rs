@@ -80,8 +80,10 @@ struct Subscribe {
 /// What subscription tasks ask the socket task to do.
 enum Out {
     Text(String),
-    /// Refused by a test hook: send the error, then close cleanly.
-    Refuse(String),
+    /// Refused (by a test hook, or because the order store is unreachable):
+    /// send `{"error": <reason>, "order_no"}`, then Close 1013 (try again
+    /// later), so the client reconnects and subscribes again.
+    Refuse(String, &'static str),
     /// Test-hook drop: close the connection abruptly (no close frame).
     Drop,
     /// Test-hook blackhole: send nothing more, keep the connection open.
@@ -136,7 +138,7 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                             Ok(()) => {
                                 let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
                                 app_heartbeat |= heartbeat && !muted;
-                                subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client)
+                                subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client).await
                             }
                             Err(e) => Some(json!({"error": e.1})),
                         }
@@ -160,14 +162,23 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                         break;
                     }
                 }
-                Out::Refuse(order_no) => {
-                    let _ = send_json(&mut socket, json!({"error": "refused", "order_no": order_no})).await;
-                    let _ = socket
+                Out::Refuse(order_no, reason) => {
+                    let _ = send_json(&mut socket, json!({"error": reason, "order_no": order_no})).await;
+                    let closing = socket
                         .send(Message::Close(Some(CloseFrame {
                             code: close_code::AGAIN,
-                            reason: "refused".into(),
+                            reason: reason.into(),
                         })))
                         .await;
+                    if closing.is_ok() {
+                        // As at shutdown: wait for the client's Close reply, so
+                        // no unread pong turns the end into a reset that
+                        // destroys the error frame before the client reads it.
+                        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+                            while let Some(Ok(_)) = socket.recv().await {}
+                        })
+                        .await;
+                    }
                     break;
                 }
                 Out::Drop => break,
@@ -225,7 +236,7 @@ async fn send_json(socket: &mut WebSocket, v: Value) -> Result<(), axum::Error> 
 
 /// Starts a subscription. Returns a frame to send right away (an error), or
 /// `None` when the subscription task will send the current status itself.
-fn subscribe(
+async fn subscribe(
     state: &AppState,
     tasks: &mut JoinSet<()>,
     subscribed: &mut HashMap<String, AbortHandle>,
@@ -238,13 +249,19 @@ fn subscribe(
         match hooks.push_connect(&order_no, None) {
             Some(rx) => control = Some(rx),
             None => {
-                let _ = out.try_send(Out::Refuse(order_no));
+                let _ = out.try_send(Out::Refuse(order_no, "refused"));
                 return None;
             }
         }
     }
-    let Some(mut rx) = state.store.subscribe(&order_no) else {
-        return Some(json!({"error": "unknown order", "order_no": order_no}));
+    let mut rx = match state.store.subscribe(&order_no).await {
+        Ok(Some(rx)) => rx,
+        Ok(None) => return Some(json!({"error": "unknown order", "order_no": order_no})),
+        Err(_) => {
+            // Not a silent dead end: the client reconnects and asks again.
+            let _ = out.try_send(Out::Refuse(order_no, super::STORE_UNAVAILABLE));
+            return None;
+        }
     };
     if subscribed.get(&order_no).is_some_and(|h| !h.is_finished()) {
         // Already watching this order on this socket: just repeat the status.

@@ -31,6 +31,8 @@ pub struct Options {
     /// Default here: demo endpoints on, rate and waiter limits out of reach
     /// (the tests talk from one address, fast).
     pub limits: Limits,
+    /// `Some(url)`: the Redis backing (`--redis`).
+    pub redis: Option<String>,
 }
 
 /// The limits the functional tests run with.
@@ -51,6 +53,7 @@ impl Default for Options {
             pkg: None,
             public_url: None,
             limits: test_limits(),
+            redis: None,
         }
     }
 }
@@ -72,6 +75,7 @@ pub async fn start_with(opts: Options) -> TestServer {
             .unwrap_or_else(|| PathBuf::from("/nonexistent/paywatch-pkg")),
         public_url: opts.public_url,
         limits: opts.limits,
+        redis: opts.redis,
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");
