@@ -25,8 +25,9 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchChromium } from "./chromium.mjs";
+import { assert, suite } from "./harness.mjs";
 import { sleep, waitFor } from "./lifecycle-server.mjs";
-import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
+import { testServerFlags } from "./server-flags.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 // Debian's packages (scripts/setup.sh); /usr/sbin is not on every PATH.
@@ -40,26 +41,10 @@ const PUSH = ["long-poll", "sse", "websocket", "auto"];
 // again (which would hide a broken fan-out).
 const OPTIONS = { intervalMs: 300, longPollWaitSec: 20 };
 
-let passed = 0;
-let failed = 0;
+const { test, finish } = suite("cluster");
 const children = new Set();
 const dir = mkdtempSync(join(tmpdir(), "paywatch-cluster-"));
 
-async function test(name, fn) {
-  const t = performance.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 function freePort() {
   return new Promise((res) => {
@@ -119,7 +104,7 @@ async function startInstance(name) {
     "--www", join(root, "tests/e2e/lifecycle-page"),
     "--pkg", isAbsolute(pkg) ? pkg : join(root, pkg),
     "--redis", `redis://127.0.0.1:${redisPort}`,
-    ...TEST_SERVER_FLAGS,
+    ...testServerFlags(),
   ]);
   const url = await waitFor(`${name} listening`, () => child.output().match(/listening on (http:\/\/\S+)/)?.[1]);
   const api = async (method, path, body) => {
@@ -241,13 +226,13 @@ async function paidOnce(page, what) {
 }
 
 try {
-  for (const strategy of STRATEGIES) {
+  for (const [turn, strategy] of STRATEGIES.entries()) {
     await test(`${strategy}: watched through the balancer, paid through the other instance`, async () => {
       const no = await create(`other-${strategy}`);
       const page = await watch(no, strategy);
       const holder = await settled(page, no, strategy);
       // Pay where the watch is not (for polling: on each instance in turn).
-      const payer = holder ? instances.find((i) => i !== holder) : instances[passed % 2];
+      const payer = holder ? instances.find((i) => i !== holder) : instances[turn % 2];
       await payer.pay(no);
       await paidOnce(page, strategy);
       await page.close();
@@ -306,5 +291,4 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log(`cluster: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

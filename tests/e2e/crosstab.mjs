@@ -20,6 +20,7 @@
 // tests whose name contains it).
 // The last line is `crosstab: N passed, M failed`; exits non-zero on failure.
 import { launchChromium } from "./chromium.mjs";
+import { suite } from "./harness.mjs";
 import {
   assert,
   assertEqual,
@@ -42,30 +43,8 @@ import {
 const RUNS = Number(process.env.RUNS || 50);
 const ONLY = process.env.ONLY || "";
 const started = performance.now();
-let passed = 0;
-let failed = 0;
 const cleanups = [];
-
-async function test(name, fn, timeoutMs = 60_000) {
-  if (ONLY && !name.includes(ONLY)) return;
-  const t = performance.now();
-  let timer;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    passed++;
-    console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const { test, fail, finish } = suite("crosstab", { only: ONLY });
 
 // A fresh browser context (its own localStorage, locks and channels) per test.
 async function withContext(browser, fn) {
@@ -299,8 +278,7 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  failed++;
-  console.log(`FAIL setup\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
+  fail("setup", e);
 } finally {
   while (cleanups.length) {
     try {
@@ -311,5 +289,4 @@ try {
   }
 }
 console.log(`[crosstab] wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
-console.log(`crosstab: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

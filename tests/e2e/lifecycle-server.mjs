@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
+import { testServerFlags } from "./server-flags.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -28,7 +28,7 @@ export async function startServer({ pkg = process.env.PAYWATCH_PKG || "pkg" } = 
     "--host", "127.0.0.1", "--port", "0",
     "--www", join(root, "tests/e2e/lifecycle-page"),
     "--pkg", isAbsolute(pkg) ? pkg : join(root, pkg),
-    ...TEST_SERVER_FLAGS,
+    ...testServerFlags(),
   ], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((res, rej) => {
     let out = "";

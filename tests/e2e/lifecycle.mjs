@@ -10,27 +10,11 @@
 //      PAYWATCH_TEST_SERVER_FLAGS (default: tests/e2e/server-flags.mjs),
 //      PAYWATCH_PKG (default pkg).
 import { launchChromium } from "./chromium.mjs";
+import { assert, suite } from "./harness.mjs";
 import { setVisibility, startServer, sleep, waitFor } from "./lifecycle-server.mjs";
 
 const STRATEGIES = ["interval", "poll", "long-poll", "sse", "websocket"];
-let passed = 0;
-let failed = 0;
-
-async function test(name, fn) {
-  const t = performance.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+const { test, finish } = suite("lifecycle");
 
 const server = await startServer();
 // Playwright turns the back/forward cache off by default; these tests need it.
@@ -163,5 +147,4 @@ await test("stop leaves no lifecycle listener behind", async () => {
 
 await browser.close();
 await server.stop();
-console.log(`lifecycle: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

@@ -20,7 +20,7 @@
 //      PAYWATCH_PKG (the package directory to pack, default pkg),
 //      E2E_ENGINES (default chromium,webkit,firefox; WebKit needs a display:
 //      run under xvfb-run -a), CHROMIUM (default /usr/bin/chromium).
-import { TEST_SERVER_FLAGS } from "./server-flags.mjs";
+import { testServerFlags } from "./server-flags.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -220,7 +220,7 @@ function sizes(tarball) {
 // from 127.0.0.1, so the per-address limits are set out of reach.
 
 async function startServer(www) {
-  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, ...TEST_SERVER_FLAGS], {
+  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, ...testServerFlags()], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -9,17 +9,13 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "../..");
 
-// The flags scripts/test.sh gives the reference server.
-import { TEST_SERVER_FLAGS as SERVER_FLAGS } from "./server-flags.mjs";
-export { SERVER_FLAGS };
+import { testServerFlags } from "./server-flags.mjs";
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+export { assert } from "./harness.mjs";
 
 export function assertEqual(actual, expected, what) {
   const a = JSON.stringify(actual);
@@ -48,7 +44,7 @@ export async function startServer() {
   const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
   const serverBin = isAbsolute(bin) ? bin : join(root, bin);
   const pkg = process.env.PAYWATCH_PKG ? resolve(process.env.PAYWATCH_PKG) : join(root, "pkg");
-  const args = ["--host", "127.0.0.1", "--port", "0", "--www", join(here, "crosstab"), "--pkg", pkg, ...SERVER_FLAGS];
+  const args = ["--host", "127.0.0.1", "--port", "0", "--www", join(here, "crosstab"), "--pkg", pkg, ...testServerFlags()];
   const child = spawn(serverBin, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const url = await new Promise((ok, fail) => {
