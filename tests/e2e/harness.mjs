@@ -11,8 +11,9 @@ export function suite(label, { only = process.env.ONLY } = {}) {
   };
   return {
     /// Runs one test unless `ONLY` names others; fails it after `timeoutMs`.
+    /// Resolves whether it passed (`undefined` when skipped).
     async test(name, fn, timeoutMs = 60_000) {
-      if (only && !name.includes(only)) return;
+      if (only && !name.includes(only)) return undefined;
       const t = performance.now();
       let timer;
       try {
@@ -24,8 +25,10 @@ export function suite(label, { only = process.env.ONLY } = {}) {
         ]);
         passed++;
         console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
+        return true;
       } catch (e) {
         fail(name, e);
+        return false;
       } finally {
         clearTimeout(timer);
       }

@@ -20,6 +20,7 @@
 //      PAYWATCH_PKG (the package directory to pack, default pkg),
 //      E2E_ENGINES (default chromium,webkit,firefox; WebKit needs a display:
 //      run under xvfb-run -a), CHROMIUM (default /usr/bin/chromium).
+import { assert, suite } from "./harness.mjs";
 import { testServerFlags } from "./server-flags.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -39,8 +40,6 @@ const serverBin = (() => {
   return isAbsolute(bin) ? bin : join(root, bin);
 })();
 
-let passed = 0;
-let failed = 0;
 const cleanups = [];
 // Per engine: [passed, run].
 const perEngine = {};
@@ -69,30 +68,14 @@ function npm(args, cwd) {
   return run("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd });
 }
 
+// The shared runner (harness.mjs), counting per engine as well.
+const e2e = suite("e2e", { only: "" });
 async function test(name, fn, timeoutMs = 30_000) {
-  const t = performance.now();
-  let timer;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    passed++;
-    if (currentEngine) perEngine[currentEngine][0]++;
-    console.log(`ok   ${name} (${Math.round(performance.now() - t)} ms)`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
-  } finally {
-    clearTimeout(timer);
-    if (currentEngine) perEngine[currentEngine][1]++;
+  const ok = await e2e.test(name, fn, timeoutMs);
+  if (currentEngine) {
+    perEngine[currentEngine][1]++;
+    if (ok) perEngine[currentEngine][0]++;
   }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
 }
 
 // Objects compare with their keys in any order: WebDriver hands page
@@ -604,13 +587,11 @@ for (const sig of ["SIGINT", "SIGTERM"]) {
 try {
   await main();
 } catch (e) {
-  failed++;
-  console.log(`FAIL setup\n     ${String(e && e.stack ? e.stack : e).split("\n").join("\n     ")}`);
+  e2e.fail("setup", e);
 } finally {
   await cleanup();
 }
 log(`wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const counts = Object.entries(perEngine).map(([e, [ok, all]]) => `${e} ${ok}/${all}`);
 if (counts.length) console.log(`e2e engines: ${counts.join(", ")}`);
-console.log(`e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+e2e.finish();
