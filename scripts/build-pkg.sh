@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 wasm-pack build --release --target web --out-dir pkg
+# The names the module and the glue reach each other by: one or two letters
+# instead of wasm-bindgen's hashed ones (scripts/minify-names.mjs).
+node scripts/minify-names.mjs pkg
 # wasm-pack's own wasm-opt step is off (Cargo.toml): Debian's binaryen 108
 # corrupts the externref table; npm's binaryen is current.
 # --converge repeats -Oz while it still shrinks the module; the custom
