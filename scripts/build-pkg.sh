@@ -21,14 +21,14 @@ scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm 
   --enable-mutable-globals --enable-reference-types --enable-multivalue
 # The mini-program build rewrites the glue as wasm-bindgen wrote it.
 node scripts/build-pkg-miniprogram.mjs
-# The wasm-bindgen glue, minified (esbuild from scripts/node_modules). It
-# stays an ES module with its `new URL("paywatch_bg.wasm", import.meta.url)`,
-# which bundlers such as Vite look for.
-scripts/node_modules/.bin/esbuild pkg/paywatch.js --minify --format=esm --target=es2020 \
-  --outfile=pkg/paywatch.js --allow-overwrite --log-level=warning
 node scripts/build-pkg.mjs
-# The JavaScript entries, minified too (js/ keeps the readable sources).
-for f in index.js react.js; do
-  scripts/node_modules/.bin/esbuild "js/$f" --minify --format=esm --target=es2020 \
-    --outfile="pkg/$f" --allow-overwrite --log-level=warning
-done
+# The page's entry: js/index.js and the wasm-bindgen glue it imports, bundled
+# into one minified file (esbuild from scripts/node_modules; js/ keeps the
+# readable source). It stays an ES module with the glue's
+# `new URL("paywatch_bg.wasm", import.meta.url)`, which bundlers such as Vite
+# look for. The glue itself is not shipped on its own: nothing imports it.
+scripts/node_modules/.bin/esbuild pkg/index.js --bundle --minify --format=esm --target=es2020 \
+  --outfile=pkg/index.js --allow-overwrite --log-level=warning
+rm pkg/paywatch.js pkg/paywatch.d.ts
+scripts/node_modules/.bin/esbuild js/react.js --minify --format=esm --target=es2020 \
+  --outfile=pkg/react.js --allow-overwrite --log-level=warning

@@ -160,7 +160,7 @@ function capabilities(name) {
 }
 
 async function launchWebDriver(name, scriptTimeoutMs) {
-  const { WebDriver, By } = await import("selenium-webdriver");
+  const { WebDriver, By, until } = await import("selenium-webdriver");
   const { Executor, HttpClient } = await import("selenium-webdriver/http/index.js");
   const server = await startDriver(name);
   let driver;
@@ -204,7 +204,9 @@ async function launchWebDriver(name, scriptTimeoutMs) {
           }
         },
         eval: evaluate,
-        click: async (sel) => (await driver.findElement(By.css(sel))).click(),
+        // Waits for the element, as Playwright's click does: a page under
+        // load may render it after driver.get has returned.
+        click: async (sel) => (await driver.wait(until.elementLocated(By.css(sel)), 10_000)).click(),
         problems: () => evaluate(() => window.__problems || ["the page records no problems (window.__problems)"]),
         // Leaving the page ends its watches, timers and connections.
         async close() {

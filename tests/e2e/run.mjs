@@ -184,7 +184,7 @@ function sizes(tarball) {
   const raw = (f) => readFileSync(join(installed, f));
   const gz = (buf) => gzipSync(buf, { level: 9 }).length;
   const wasm = raw("paywatch_bg.wasm");
-  const js = ["index.js", "paywatch.js", "react.js"].map(raw);
+  const js = ["index.js", "react.js"].map(raw);
   const jsRaw = js.reduce((n, b) => n + b.length, 0);
   const jsGz = js.reduce((n, b) => n + gz(b), 0);
   return {
@@ -193,7 +193,7 @@ function sizes(tarball) {
     wasmGz: gz(wasm),
     jsRaw,
     jsGz,
-    jsEach: ["index.js", "paywatch.js", "react.js"].map((f, i) => `${f} ${js[i].length}/${gz(js[i])}`).join(", "),
+    jsEach: ["index.js", "react.js"].map((f, i) => `${f} ${js[i].length}/${gz(js[i])}`).join(", "),
   };
 }
 
@@ -488,7 +488,7 @@ async function main() {
       "CHANGELOG.md", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "index.d.ts", "index.js",
       "miniprogram.d.ts", ...["event-source.js", "events.js", "host.js", "index.js", "miniprogram.js", "package.json",
         "page.js", "paywatch.js", "paywatch_bg.wasm.br", "request.js", "socket.js", "text.js"].map((f) => `miniprogram_dist/${f}`),
-      "package.json", "paywatch.d.ts", "paywatch.js", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
+      "package.json", "paywatch_bg.wasm", "paywatch_bg.wasm.d.ts", "react.d.ts", "react.js",
     ];
     assertEqual([...files].sort(), intended, "files in the tarball");
     const pkg = JSON.parse(readFileSync(join(appDir, "node_modules", "paywatch", "package.json"), "utf8"));
