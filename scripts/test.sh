@@ -64,13 +64,13 @@ echo "server: $PAYWATCH_SERVER (browser tests' origin: http://$WASM_BINDGEN_TEST
 export WASM_BINDGEN_TEST_TIMEOUT=180
 
 step "browser tests: wasm-bindgen-test in Chromium"
-engine_tests chromium wasm-pack test --headless --chrome -- --test polling --test push --test comeback
+engine_tests chromium wasm-pack test --headless --chrome -- --test polling --test push --test comeback --test heap
 
 step "browser tests: wasm-bindgen-test in Firefox"
-engine_tests firefox wasm-pack test --headless --firefox -- --test polling --test push --test comeback
+engine_tests firefox wasm-pack test --headless --firefox -- --test polling --test push --test comeback --test heap
 
 step "browser tests: wasm-bindgen-test in WebKit (MiniBrowser on Xvfb)"
-engine_tests webkit xvfb-run -a wasm-pack test --headless --safari -- --test polling --test push --test comeback
+engine_tests webkit xvfb-run -a wasm-pack test --headless --safari -- --test polling --test push --test comeback --test heap
 
 step "browser tests: $ENGINES_SUMMARY"
 [ "$ENGINES_FAILED" = 0 ]

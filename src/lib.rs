@@ -15,12 +15,13 @@
 //!   to the other tabs, analytics once per browser profile), `hooks` (page
 //!   callbacks and analytics), and `transport/` — one module per strategy.
 
-/// The wasm module's allocator: talc, about 2.6 KB gzip smaller than the
-/// standard library's dlmalloc. The module is single-threaded, so talc's
-/// "assume unlockable" lock is sound here.
+/// The wasm module's allocator: size classes with free lists ([`heap`]).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: talc::TalckWasm = unsafe { talc::TalckWasm::new_global() };
+static ALLOCATOR: heap::Heap = heap::Heap::new();
+
+#[cfg(target_arch = "wasm32")]
+pub mod heap;
 
 pub mod crosstab;
 pub mod display;
