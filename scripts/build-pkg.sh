@@ -19,6 +19,15 @@ scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm 
   --strip-producers --strip-target-features --low-memory-unused \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
+# Similar functions side by side compress better (scripts/order-functions.mjs
+# names them by rank; binaryen moves them; -Oz once more re-packs the
+# encoding, as the first run left it).
+node scripts/order-functions.mjs pkg/paywatch_bg.wasm pkg/ordered.wasm
+scripts/node_modules/.bin/wasm-opt pkg/ordered.wasm -o pkg/paywatch_bg.wasm \
+  --reorder-functions-by-name -Oz --low-memory-unused --strip-debug \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue
+rm pkg/ordered.wasm
 # The mini-program build rewrites the glue as wasm-bindgen wrote it.
 node scripts/build-pkg-miniprogram.mjs
 node scripts/build-pkg.mjs
