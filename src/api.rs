@@ -114,9 +114,9 @@ fn prepare(
 }
 
 /// Reads a JS options object: its names checked against the known options
-/// (serde-wasm-bindgen reads only the fields [`PartialOptions`] declares, so
-/// a typo would go unnoticed), callbacks into [`Hooks`], and everything else
-/// through serde-wasm-bindgen into [`PartialOptions`].
+/// ([`PartialOptions`]'s reader skips other names, so a typo would go
+/// unnoticed), callbacks into [`Hooks`], and everything else through
+/// serde-wasm-bindgen into [`PartialOptions`].
 fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsError> {
     let mut hooks = Hooks::default();
     if options.is_undefined() || options.is_null() {

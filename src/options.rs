@@ -2,13 +2,15 @@
 //! browser API.
 //!
 //! A layer of options ([`PartialOptions`]: `configure()`, or one call) is a
-//! typed `#[derive(Deserialize)]` struct, read from the page's object by
-//! serde-wasm-bindgen (natively, in the unit tests, by serde_json). Each
-//! field is read by a function of [`read`] that names the option and what was
-//! wrong in its error; callbacks stay JS functions and are read by the
-//! browser edge. serde-wasm-bindgen reads only the declared fields, so the
-//! edge checks the names itself ([`check_name`]): a typo such as `intervalMS`
-//! is rejected, not ignored.
+//! typed struct that implements `Deserialize`, read from the page's object
+//! by serde-wasm-bindgen (natively, in the unit tests, by serde_json). Each
+//! value is read loosely ([`read::Got`]) and checked by the reader of its
+//! kind ([`read::number_of`], [`read::text_of`], …), which names the option
+//! and what was wrong in its error: one reader per kind, not one per field.
+//! Callbacks stay JS functions and are read by the browser edge; names of
+//! no option at all are skipped by the reader, so the edge checks the names
+//! itself ([`check_name`]): a typo such as `intervalMS` is rejected, not
+//! ignored.
 //!
 //! Layers: built-in defaults < `configure()` < the `checkPayStatus()` call;
 //! [`PartialOptions::resolve`] turns the merged result into a validated
@@ -16,7 +18,6 @@
 
 use crate::crosstab::policy::DEFAULT_MARKER_MS;
 use crate::display;
-use serde::Deserialize;
 use std::fmt;
 
 /// How a watch learns the status.
@@ -135,65 +136,48 @@ fn merge_types(types: &Types, later: &Types) -> Types {
 
 /// One layer of options, every field optional: `null` and `undefined` leave
 /// an option unset. The defaults are those of [`PartialOptions::resolve`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// Deserialized from an object of options (see [`read`]); the names of
+/// callbacks are skipped, those of no option at all are the edge's to reject.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartialOptions {
     /// `"poll"`; one of [`Strategy::NAMES`].
-    #[serde(deserialize_with = "read::strategy")]
     pub strategy: Option<Strategy>,
     /// `"/pay"`: the status URL.
-    #[serde(deserialize_with = "read::endpoint")]
     pub endpoint: Option<String>,
     /// `"check_pay_status_by_order"`: the `action` query parameter.
-    #[serde(deserialize_with = "read::action")]
     pub action: Option<String>,
     /// `2000`: ms between polling checks; > 0.
-    #[serde(deserialize_with = "read::interval_ms")]
     pub interval_ms: Option<f64>,
     /// `25`: s a long-poll server may hold a check; >= 0.
-    #[serde(deserialize_with = "read::long_poll_wait_sec")]
     pub long_poll_wait_sec: Option<f64>,
     /// `"/payment-status"`: the EventSource URL.
-    #[serde(deserialize_with = "read::sse_url")]
     pub sse_url: Option<String>,
     /// `ws(s)://<page host>/ws` (filled in by the browser edge).
-    #[serde(deserialize_with = "read::ws_url")]
     pub ws_url: Option<String>,
     /// `900000` (15 min): give up after this long; `Infinity`: never.
-    #[serde(deserialize_with = "read::timeout_ms")]
     pub timeout_ms: Option<f64>,
     /// `10000`: abort one check (or an opening connection) after this long.
-    #[serde(deserialize_with = "read::request_timeout_ms")]
     pub request_timeout_ms: Option<f64>,
     /// `60000`: polling slows down after this long; `Infinity`: never.
-    #[serde(deserialize_with = "read::slow_after_ms")]
     pub slow_after_ms: Option<f64>,
     /// `10000`: ms between polling checks after `slowAfterMs`.
-    #[serde(deserialize_with = "read::slow_interval_ms")]
     pub slow_interval_ms: Option<f64>,
     /// 2.5 × the server's heartbeat: silence that means a dead connection;
     /// `Infinity`: never.
-    #[serde(deserialize_with = "read::liveness_ms")]
     pub liveness_ms: Option<f64>,
     /// The seed table; entries replace the seed table's entry with the same key.
-    #[serde(deserialize_with = "read::types")]
     pub types: Types,
     /// `true`: call the page's analytics globals when paid.
-    #[serde(deserialize_with = "read::analytics")]
     pub analytics: Option<bool>,
     /// `true`: a new watch cancels every running one.
-    #[serde(deserialize_with = "read::exclusive")]
     pub exclusive: Option<bool>,
     /// `true`: tabs watching the same order cooperate (one leader, outcomes
     /// shared, analytics once per browser profile).
-    #[serde(deserialize_with = "read::cross_tab")]
     pub cross_tab: Option<bool>,
     /// One day: how long the paid marker keeps another tab or a reload from
     /// firing the analytics again; 0: no marker; >= 0.
-    #[serde(deserialize_with = "read::paid_marker_ms")]
     pub paid_marker_ms: Option<f64>,
     /// `true`: only the leader tab runs the transport.
-    #[serde(deserialize_with = "read::share_watch")]
     pub share_watch: Option<bool>,
 }
 
@@ -404,7 +388,7 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
 pub mod read {
     use super::*;
     use serde::de::{
-        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+        self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
     };
 
     /// A value as the page passed it.
@@ -574,39 +558,77 @@ pub mod read {
         }
     }
 
-    macro_rules! fields {
-        ($($name:ident: $ty:ty = |$got:ident| $read:expr;)*) => {$(
-            #[doc = concat!("Reads `", stringify!($name), "`.")]
-            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-                let $got = got(d)?;
-                $read.map_err(fail)
+    impl PartialOptions {
+        /// Sets the data option `key` from the value the page gave, checked
+        /// by the reader of its kind; `false` when `key` names no data
+        /// option (`types` is read on its own, by [`TypesSeed`]).
+        pub fn set(&mut self, key: &str, got: Got) -> Result<bool, OptionsError> {
+            match key {
+                "strategy" => self.strategy = strategy_of(got)?,
+                "endpoint" => self.endpoint = url_of(key, got)?,
+                "action" => self.action = text_of(key, got)?,
+                "intervalMs" => self.interval_ms = number_of(key, got, true, false)?,
+                "longPollWaitSec" => self.long_poll_wait_sec = number_of(key, got, false, false)?,
+                "sseUrl" => self.sse_url = url_of(key, got)?,
+                "wsUrl" => self.ws_url = url_of(key, got)?,
+                "timeoutMs" => self.timeout_ms = number_of(key, got, true, true)?,
+                "requestTimeoutMs" => self.request_timeout_ms = number_of(key, got, true, false)?,
+                "slowAfterMs" => self.slow_after_ms = number_of(key, got, false, true)?,
+                "slowIntervalMs" => self.slow_interval_ms = number_of(key, got, true, false)?,
+                "livenessMs" => self.liveness_ms = number_of(key, got, true, true)?,
+                "analytics" => self.analytics = flag_of(key, got)?,
+                "exclusive" => self.exclusive = flag_of(key, got)?,
+                "crossTab" => self.cross_tab = flag_of(key, got)?,
+                "paidMarkerMs" => self.paid_marker_ms = number_of(key, got, false, false)?,
+                "shareWatch" => self.share_watch = flag_of(key, got)?,
+                _ => return Ok(false),
             }
-        )*};
+            Ok(true)
+        }
     }
 
-    fields! {
-        strategy: Option<Strategy> = |g| strategy_of(g);
-        endpoint: Option<String> = |g| url_of("endpoint", g);
-        sse_url: Option<String> = |g| url_of("sseUrl", g);
-        ws_url: Option<String> = |g| url_of("wsUrl", g);
-        action: Option<String> = |g| text_of("action", g);
-        interval_ms: Option<f64> = |g| number_of("intervalMs", g, true, false);
-        long_poll_wait_sec: Option<f64> = |g| number_of("longPollWaitSec", g, false, false);
-        timeout_ms: Option<f64> = |g| number_of("timeoutMs", g, true, true);
-        request_timeout_ms: Option<f64> = |g| number_of("requestTimeoutMs", g, true, false);
-        slow_after_ms: Option<f64> = |g| number_of("slowAfterMs", g, false, true);
-        slow_interval_ms: Option<f64> = |g| number_of("slowIntervalMs", g, true, false);
-        liveness_ms: Option<f64> = |g| number_of("livenessMs", g, true, true);
-        analytics: Option<bool> = |g| flag_of("analytics", g);
-        exclusive: Option<bool> = |g| flag_of("exclusive", g);
-        cross_tab: Option<bool> = |g| flag_of("crossTab", g);
-        paid_marker_ms: Option<f64> = |g| number_of("paidMarkerMs", g, false, false);
-        share_watch: Option<bool> = |g| flag_of("shareWatch", g);
+    /// An options object: each data option read as [`Got`] and checked by
+    /// [`PartialOptions::set`], `types` by [`TypesSeed`]; other names
+    /// (callbacks) are skipped unread.
+    impl<'de> Deserialize<'de> for PartialOptions {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(OptionsVisitor)
+        }
+    }
+
+    struct OptionsVisitor;
+
+    impl<'de> Visitor<'de> for OptionsVisitor {
+        type Value = PartialOptions;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an options object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PartialOptions, A::Error> {
+            let mut options = PartialOptions::default();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "types" {
+                    options.types = map.next_value_seed(TypesSeed)?;
+                } else if DATA_KEYS.contains(&key.as_str()) {
+                    let got = map.next_value_seed(AnyValue)?;
+                    options.set(&key, got).map_err(fail)?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(options)
+        }
     }
 
     /// Reads `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
-    pub fn types<'de, D: Deserializer<'de>>(d: D) -> Result<Types, D::Error> {
-        d.deserialize_option(TypesVisitor)
+    struct TypesSeed;
+
+    impl<'de> DeserializeSeed<'de> for TypesSeed {
+        type Value = Types;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Types, D::Error> {
+            d.deserialize_option(TypesVisitor)
+        }
     }
 
     struct TypesVisitor;
