@@ -7,8 +7,9 @@
 use crate::status::{heartbeat_interval, Body, OrderNo};
 use js_sys::{Array, Object};
 use serde::de::value::{MapAccessDeserializer, MapDeserializer};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::fmt;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// serde-wasm-bindgen's read of a plain object, as its own `deserialize_map`
@@ -30,21 +31,58 @@ pub fn from_object<T: DeserializeOwned>(obj: &JsValue) -> Result<T, serde_wasm_b
 
 /// The fields the wire protocol reads, as the page's JSON has them. A field
 /// that is absent stays `None`; `null` is `Some(null)`.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Wire {
-    #[serde(default, deserialize_with = "present")]
     payed: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     status: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     order_no: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     heartbeat_ms: Option<JsValue>,
 }
 
-/// A field that is there, whatever its value (`null` included).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
-    serde_wasm_bindgen::preserve::deserialize(d).map(Some)
+/// A JSON object: the four fields kept as the JS values they are (serde-wasm-
+/// bindgen's `preserve`), every other name skipped unread.
+impl<'de> Deserialize<'de> for Wire {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Wire, D::Error> {
+        d.deserialize_map(WireVisitor)
+    }
+}
+
+struct WireVisitor;
+
+impl<'de> Visitor<'de> for WireVisitor {
+    type Value = Wire;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a status body")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wire, A::Error> {
+        let mut wire = Wire::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "payed" => &mut wire.payed,
+                "status" => &mut wire.status,
+                "order_no" => &mut wire.order_no,
+                "heartbeat_ms" => &mut wire.heartbeat_ms,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value_seed(Preserve)?);
+        }
+        Ok(wire)
+    }
+}
+
+/// A value as the JS value it is.
+struct Preserve;
+
+impl<'de> DeserializeSeed<'de> for Preserve {
+    type Value = JsValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JsValue, D::Error> {
+        serde_wasm_bindgen::preserve::deserialize(d)
+    }
 }
 
 /// `JSON.parse(text)` read as a [`Body`]; `None` when the text is not JSON.
