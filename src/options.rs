@@ -400,7 +400,12 @@ pub mod read {
         Number(f64),
         Text(String),
         Array,
+        /// An object where none is wanted ([`Want::Value`]).
         Object,
+        /// An object read as the `types` table ([`Want::Types`]).
+        Types(Types),
+        /// An object read as one entry of `types` ([`Want::Entry`]).
+        Entry(TypeEntry),
     }
 
     impl Got {
@@ -412,14 +417,27 @@ pub mod read {
                 Got::Number(n) => display::float(*n),
                 Got::Text(s) => format!("the string {}", display::quoted(s)),
                 Got::Array => "an array".into(),
-                Got::Object => "an object".into(),
+                Got::Object | Got::Types(_) | Got::Entry(_) => "an object".into(),
             }
         }
     }
 
-    struct GotVisitor;
+    /// What a reader makes of an object: the `types` table and its entries
+    /// are read where they belong; any other object is only noted.
+    #[derive(Clone, Copy)]
+    pub enum Want<'a> {
+        Value,
+        Types,
+        /// The entry of this key of `types`.
+        Entry(&'a str),
+    }
 
-    impl<'de> Visitor<'de> for GotVisitor {
+    /// Reads any value as [`Got`], an object as its [`Want`] says. One
+    /// visitor for every level, so that serde-wasm-bindgen's
+    /// `deserialize_any` is compiled once.
+    struct GotVisitor<'a>(Want<'a>);
+
+    impl<'de> Visitor<'de> for GotVisitor<'_> {
         type Value = Got;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -460,16 +478,22 @@ pub mod read {
             Ok(Got::Array)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Got, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Got::Object)
+            match self.0 {
+                Want::Value => {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(Got::Object)
+                }
+                Want::Types => types_table(map).map(Got::Types),
+                Want::Entry(key) => types_entry(key, map).map(Got::Entry),
+            }
         }
     }
 
     /// Any value, `null`/`undefined` as [`Got::Unset`]. Not inlined: one
     /// copy serves every option.
     #[inline(never)]
-    pub fn got<'de, D: Deserializer<'de>>(d: D) -> Result<Got, D::Error> {
-        d.deserialize_option(GotVisitor)
+    pub fn got<'de, D: Deserializer<'de>>(d: D, want: Want) -> Result<Got, D::Error> {
+        d.deserialize_option(GotVisitor(want))
     }
 
     fn fail<E: de::Error>(e: OptionsError) -> E {
@@ -560,9 +584,9 @@ pub mod read {
 
     impl PartialOptions {
         /// Sets the data option `key` from the value the page gave, checked
-        /// by the reader of its kind; `false` when `key` names no data
-        /// option (`types` is read on its own, by [`TypesSeed`]).
-        pub fn set(&mut self, key: &str, got: Got) -> Result<bool, OptionsError> {
+        /// by the reader of its kind; other names are left alone. `types`
+        /// must have been read with [`Want::Types`].
+        pub fn set(&mut self, key: &str, got: Got) -> Result<(), OptionsError> {
             match key {
                 "strategy" => self.strategy = strategy_of(got)?,
                 "endpoint" => self.endpoint = url_of(key, got)?,
@@ -576,20 +600,20 @@ pub mod read {
                 "slowAfterMs" => self.slow_after_ms = number_of(key, got, false, true)?,
                 "slowIntervalMs" => self.slow_interval_ms = number_of(key, got, true, false)?,
                 "livenessMs" => self.liveness_ms = number_of(key, got, true, true)?,
+                "types" => self.types = types_of(got)?,
                 "analytics" => self.analytics = flag_of(key, got)?,
                 "exclusive" => self.exclusive = flag_of(key, got)?,
                 "crossTab" => self.cross_tab = flag_of(key, got)?,
                 "paidMarkerMs" => self.paid_marker_ms = number_of(key, got, false, false)?,
                 "shareWatch" => self.share_watch = flag_of(key, got)?,
-                _ => return Ok(false),
+                _ => {}
             }
-            Ok(true)
+            Ok(())
         }
     }
 
     /// An options object: each data option read as [`Got`] and checked by
-    /// [`PartialOptions::set`], `types` by [`TypesSeed`]; other names
-    /// (callbacks) are skipped unread.
+    /// [`PartialOptions::set`]; other names (callbacks) are skipped unread.
     impl<'de> Deserialize<'de> for PartialOptions {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             d.deserialize_map(OptionsVisitor)
@@ -607,196 +631,106 @@ pub mod read {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PartialOptions, A::Error> {
             let mut options = PartialOptions::default();
             while let Some(key) = map.next_key::<String>()? {
-                if key == "types" {
-                    options.types = map.next_value_seed(TypesSeed)?;
-                } else if DATA_KEYS.contains(&key.as_str()) {
-                    let got = map.next_value_seed(AnyValue)?;
-                    options.set(&key, got).map_err(fail)?;
-                } else {
+                if !DATA_KEYS.contains(&key.as_str()) {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
+                let want = if key == "types" {
+                    Want::Types
+                } else {
+                    Want::Value
+                };
+                let got = map.next_value_seed(AnyValue(want))?;
+                options.set(&key, got).map_err(fail)?;
             }
             Ok(options)
         }
     }
 
-    /// Reads `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
-    struct TypesSeed;
-
-    impl<'de> DeserializeSeed<'de> for TypesSeed {
-        type Value = Types;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Types, D::Error> {
-            d.deserialize_option(TypesVisitor)
+    /// `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
+    pub fn types_of(got: Got) -> Result<Types, OptionsError> {
+        match got {
+            Got::Unset => Ok(Types::new()),
+            Got::Types(types) => Ok(types),
+            other => err(format!(
+                "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
+                other.describe()
+            )),
         }
     }
 
-    struct TypesVisitor;
-
-    impl<'de> Visitor<'de> for TypesVisitor {
-        type Value = Types;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a types table")
-        }
-        fn visit_none<E>(self) -> Result<Types, E> {
-            Ok(Types::new())
-        }
-        fn visit_unit<E>(self) -> Result<Types, E> {
-            Ok(Types::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Types, D::Error> {
-            match GotOr(self).deserialize(d)? {
-                Ok(types) => Ok(types),
-                Err(other) => Err(fail(OptionsError(format!(
-                    "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
-                    other.describe()
-                )))),
+    /// The `types` table: each key checked, each entry read as an object.
+    fn types_table<'de, A: MapAccess<'de>>(mut map: A) -> Result<Types, A::Error> {
+        let mut out = Types::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
+                return Err(fail(OptionsError(format!(
+                    "types keys must be integer types or {}, got {}",
+                    display::quoted(DEFAULT_TYPE_KEY),
+                    display::quoted(&key)
+                ))));
             }
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Types, A::Error> {
-            let mut out = Types::new();
-            while let Some(key) = map.next_key::<String>()? {
-                if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
+            let entry = match map.next_value_seed(AnyValue(Want::Entry(&key)))? {
+                Got::Entry(entry) => entry,
+                other => {
                     return Err(fail(OptionsError(format!(
-                        "types keys must be integer types or {}, got {}",
-                        display::quoted(DEFAULT_TYPE_KEY),
-                        display::quoted(&key)
-                    ))));
+                        "types[{key}] must be an object, got {}",
+                        other.describe()
+                    ))))
                 }
-                let entry = map.next_value_seed(EntrySeed(&key))?;
-                out.retain(|(k, _)| *k != key);
-                out.push((key, entry));
-            }
-            Ok(out)
+            };
+            out.retain(|(k, _)| *k != key);
+            out.push((key, entry));
         }
-    }
-
-    /// Reads an object with `V`, or any other value as [`Got`] (for the error).
-    struct GotOr<V>(V);
-
-    impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for GotOr<V> {
-        type Value = Result<V::Value, Got>;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de, V: Visitor<'de>> Visitor<'de> for GotOr<V> {
-        type Value = Result<V::Value, Got>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            self.0.visit_map(map).map(Ok)
-        }
-        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Err(Got::Bool(v)))
-        }
-        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v as f64)))
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v as f64)))
-        }
-        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v)))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Err(Got::Text(v.to_owned())))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Err(Got::Text(v)))
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Err(Got::Unset))
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(Err(Got::Unset))
-        }
-        fn visit_bytes<E>(self, _: &[u8]) -> Result<Self::Value, E> {
-            Ok(Err(Got::Object))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            GotVisitor.visit_seq(seq).map(Err)
-        }
+        Ok(out)
     }
 
     /// One entry of `types`, named `types[<key>]` in errors.
-    struct EntrySeed<'a>(&'a str);
-
-    impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
-        type Value = TypeEntry;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TypeEntry, D::Error> {
-            let key = self.0;
-            match GotOr(EntryVisitor(key)).deserialize(d)? {
-                Ok(entry) => Ok(entry),
-                Err(other) => Err(fail(OptionsError(format!(
-                    "types[{key}] must be an object, got {}",
-                    other.describe()
-                )))),
-            }
-        }
-    }
-
-    struct EntryVisitor<'a>(&'a str);
-
-    impl<'de> Visitor<'de> for EntryVisitor<'_> {
-        type Value = TypeEntry;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a types entry")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypeEntry, A::Error> {
-            let key = self.0;
-            let mut entry = TypeEntry {
-                label: None,
-                event_id: None,
-                pay_status: null_value(),
-            };
-            while let Some(field) = map.next_key::<String>()? {
-                match field.as_str() {
-                    "label" => {
-                        let got = map.next_value_seed(AnyValue)?;
-                        entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
-                    }
-                    "eventId" => {
-                        entry.event_id = match map.next_value_seed(AnyValue)? {
-                            Got::Unset => None,
-                            Got::Number(n) => Some(EventId::Number(n)),
-                            Got::Text(s) => Some(EventId::Text(s)),
-                            other => {
-                                return Err(fail(OptionsError(format!(
-                                    "types[{key}].eventId must be a number or string, got {}",
-                                    other.describe()
-                                ))))
-                            }
-                        };
-                    }
-                    "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
-                    other => {
-                        return Err(fail(OptionsError(format!(
-                            "types[{key}] has unknown field {}; expected label, eventId, payStatus",
-                            display::quoted(other)
-                        ))))
-                    }
+    fn types_entry<'de, A: MapAccess<'de>>(key: &str, mut map: A) -> Result<TypeEntry, A::Error> {
+        let mut entry = TypeEntry {
+            label: None,
+            event_id: None,
+            pay_status: null_value(),
+        };
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "label" => {
+                    let got = map.next_value_seed(AnyValue(Want::Value))?;
+                    entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
+                }
+                "eventId" => {
+                    entry.event_id = match map.next_value_seed(AnyValue(Want::Value))? {
+                        Got::Unset => None,
+                        Got::Number(n) => Some(EventId::Number(n)),
+                        Got::Text(s) => Some(EventId::Text(s)),
+                        other => {
+                            return Err(fail(OptionsError(format!(
+                                "types[{key}].eventId must be a number or string, got {}",
+                                other.describe()
+                            ))))
+                        }
+                    };
+                }
+                "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
+                other => {
+                    return Err(fail(OptionsError(format!(
+                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                        display::quoted(other)
+                    ))))
                 }
             }
-            Ok(entry)
         }
+        Ok(entry)
     }
 
     /// Any value, as [`Got`].
-    struct AnyValue;
+    struct AnyValue<'a>(Want<'a>);
 
-    impl<'de> DeserializeSeed<'de> for AnyValue {
+    impl<'de> DeserializeSeed<'de> for AnyValue<'_> {
         type Value = Got;
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
-            got(d)
+            got(d, self.0)
         }
     }
 
