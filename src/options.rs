@@ -582,38 +582,67 @@ pub mod read {
         }
     }
 
-    impl PartialOptions {
-        /// Sets the data option `key` from the value the page gave, checked
-        /// by the reader of its kind; other names are left alone. `types`
-        /// must have been read with [`Want::Types`].
-        pub fn set(&mut self, key: &str, got: Got) -> Result<(), OptionsError> {
-            match key {
-                "strategy" => self.strategy = strategy_of(got)?,
-                "endpoint" => self.endpoint = url_of(key, got)?,
-                "action" => self.action = text_of(key, got)?,
-                "intervalMs" => self.interval_ms = number_of(key, got, true, false)?,
-                "longPollWaitSec" => self.long_poll_wait_sec = number_of(key, got, false, false)?,
-                "sseUrl" => self.sse_url = url_of(key, got)?,
-                "wsUrl" => self.ws_url = url_of(key, got)?,
-                "timeoutMs" => self.timeout_ms = number_of(key, got, true, true)?,
-                "requestTimeoutMs" => self.request_timeout_ms = number_of(key, got, true, false)?,
-                "slowAfterMs" => self.slow_after_ms = number_of(key, got, false, true)?,
-                "slowIntervalMs" => self.slow_interval_ms = number_of(key, got, true, false)?,
-                "livenessMs" => self.liveness_ms = number_of(key, got, true, true)?,
-                "types" => self.types = types_of(got)?,
-                "analytics" => self.analytics = flag_of(key, got)?,
-                "exclusive" => self.exclusive = flag_of(key, got)?,
-                "crossTab" => self.cross_tab = flag_of(key, got)?,
-                "paidMarkerMs" => self.paid_marker_ms = number_of(key, got, false, false)?,
-                "shareWatch" => self.share_watch = flag_of(key, got)?,
-                _ => {}
+    /// Where one data option goes, and the reader of its kind.
+    pub enum Slot<'a> {
+        Strategy(&'a mut Option<Strategy>),
+        Text(&'a mut Option<String>),
+        Url(&'a mut Option<String>),
+        /// A number: whether it must be > 0 (else >= 0), and whether it
+        /// may be `Infinity`.
+        Number(&'a mut Option<f64>, bool, bool),
+        Flag(&'a mut Option<bool>),
+        /// Read with [`Want::Types`].
+        Types(&'a mut Types),
+    }
+
+    impl Slot<'_> {
+        /// Sets the option `key` from the value the page gave, checked by
+        /// the reader of its kind.
+        pub fn set(self, key: &str, got: Got) -> Result<(), OptionsError> {
+            match self {
+                Slot::Strategy(v) => *v = strategy_of(got)?,
+                Slot::Text(v) => *v = text_of(key, got)?,
+                Slot::Url(v) => *v = url_of(key, got)?,
+                Slot::Number(v, positive, may_be_infinite) => {
+                    *v = number_of(key, got, positive, may_be_infinite)?
+                }
+                Slot::Flag(v) => *v = flag_of(key, got)?,
+                Slot::Types(v) => *v = types_of(got)?,
             }
             Ok(())
         }
     }
 
+    impl PartialOptions {
+        /// The slot of the data option `key`; `None` for other names.
+        pub fn slot(&mut self, key: &str) -> Option<Slot<'_>> {
+            use Slot::*;
+            Some(match key {
+                "strategy" => Strategy(&mut self.strategy),
+                "endpoint" => Url(&mut self.endpoint),
+                "action" => Text(&mut self.action),
+                "intervalMs" => Number(&mut self.interval_ms, true, false),
+                "longPollWaitSec" => Number(&mut self.long_poll_wait_sec, false, false),
+                "sseUrl" => Url(&mut self.sse_url),
+                "wsUrl" => Url(&mut self.ws_url),
+                "timeoutMs" => Number(&mut self.timeout_ms, true, true),
+                "requestTimeoutMs" => Number(&mut self.request_timeout_ms, true, false),
+                "slowAfterMs" => Number(&mut self.slow_after_ms, false, true),
+                "slowIntervalMs" => Number(&mut self.slow_interval_ms, true, false),
+                "livenessMs" => Number(&mut self.liveness_ms, true, true),
+                "types" => Types(&mut self.types),
+                "analytics" => Flag(&mut self.analytics),
+                "exclusive" => Flag(&mut self.exclusive),
+                "crossTab" => Flag(&mut self.cross_tab),
+                "paidMarkerMs" => Number(&mut self.paid_marker_ms, false, false),
+                "shareWatch" => Flag(&mut self.share_watch),
+                _ => return None,
+            })
+        }
+    }
+
     /// An options object: each data option read as [`Got`] and checked by
-    /// [`PartialOptions::set`]; other names (callbacks) are skipped unread.
+    /// the reader of its [`Slot`]; other names (callbacks) are skipped unread.
     impl<'de> Deserialize<'de> for PartialOptions {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             d.deserialize_map(OptionsVisitor)
@@ -631,17 +660,16 @@ pub mod read {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PartialOptions, A::Error> {
             let mut options = PartialOptions::default();
             while let Some(key) = map.next_key::<String>()? {
-                if !DATA_KEYS.contains(&key.as_str()) {
+                let Some(slot) = options.slot(&key) else {
                     map.next_value::<IgnoredAny>()?;
                     continue;
-                }
-                let want = if key == "types" {
-                    Want::Types
-                } else {
-                    Want::Value
+                };
+                let want = match slot {
+                    Slot::Types(_) => Want::Types,
+                    _ => Want::Value,
                 };
                 let got = map.next_value_seed(AnyValue(want))?;
-                options.set(&key, got).map_err(fail)?;
+                slot.set(&key, got).map_err(fail)?;
             }
             Ok(options)
         }
