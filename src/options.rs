@@ -480,7 +480,11 @@ pub mod read {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Got, A::Error> {
             match self.0 {
                 Want::Value => {
-                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    // Keys as `String`, as every other map here reads them:
+                    // no second copy of the key reader.
+                    while map.next_key::<String>()?.is_some() {
+                        map.next_value::<IgnoredAny>()?;
+                    }
                     Ok(Got::Object)
                 }
                 Want::Types => types_table(map).map(Got::Types),

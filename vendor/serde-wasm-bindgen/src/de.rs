@@ -1,5 +1,4 @@
 use js_sys::{Array, ArrayBuffer, JsString, Map, Number, Object, Symbol, Uint8Array};
-use serde::de::value::SeqDeserializer;
 use serde::de::{self, IntoDeserializer};
 use std::convert::TryFrom;
 use wasm_bindgen::convert::IntoWasmAbi;
@@ -263,7 +262,12 @@ impl Deserializer {
         visitor: V,
         array: &Array,
     ) -> Result<V::Value> {
-        visitor.visit_seq(SeqDeserializer::new(array.iter().map(Deserializer::from)))
+        // PAYWATCH PATCH (see vendor/README.md): an array's values go
+        // through the same `SeqAccess` as an iterable's, so that each
+        // visitor's `visit_seq` is instantiated once, not twice.
+        visitor.visit_seq(SeqAccess {
+            iter: array.values().into_iter(),
+        })
     }
 }
 
