@@ -5,7 +5,7 @@
 
 use crate::display;
 use crate::hooks::{describe, Hooks};
-use crate::options::{check_name, check_order, OptionsError, PartialOptions, CALLBACK_KEYS};
+use crate::options::{check_name, check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
@@ -131,9 +131,9 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
     for key in Object::keys(options.unchecked_ref::<Object>()) {
         check_name(&key.as_string().unwrap_or_default())?;
     }
-    for key in CALLBACK_KEYS {
+    for (key, slot) in hooks.slots() {
         let value = Reflect::get(options, &key.into()).unwrap_or_default();
-        let f = match value.dyn_into::<Function>() {
+        *slot = match value.dyn_into::<Function>() {
             Ok(f) => Some(f),
             Err(v) if v.is_undefined() || v.is_null() => None,
             Err(v) => {
@@ -143,7 +143,6 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
                 )))
             }
         };
-        hooks.set(key, f);
     }
     let layer = crate::body::from_object(options).map_err(|e| {
         // The readers of `options::read` word their errors themselves.
