@@ -5,28 +5,18 @@
 //! ships no JSON parser and no copy of JavaScript's number grammar.
 
 use crate::status::{heartbeat_interval, Body, OrderNo};
-use js_sys::{Array, Object};
-use serde::de::value::{MapAccessDeserializer, MapDeserializer};
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
-/// serde-wasm-bindgen's read of a plain object, as its own `deserialize_map`
-/// does it: `Object.entries`, each key and value a serde-wasm-bindgen
-/// `Deserializer`. (Its `deserialize_struct` looks up each declared field
-/// instead, through a cache of field names kept in a `HashMap`: about 3 KB of
-/// the module, for objects of a few fields.)
+/// An object read by serde-wasm-bindgen as a map (what the readers of
+/// [`Wire`] and [`crate::options::PartialOptions`] ask for): a plain
+/// object's `Object.entries`, or the entries an iterable object (a `Map`)
+/// yields. Neither reader asks for a struct, whose field lookup would bring
+/// serde-wasm-bindgen's cache of field names (a `HashMap`, about 3 KB).
 pub fn from_object<T: DeserializeOwned>(obj: &JsValue) -> Result<T, serde_wasm_bindgen::Error> {
-    let entries = Object::entries(obj.unchecked_ref());
-    let pairs = entries.iter().map(|pair| {
-        let pair: Array = pair.unchecked_into();
-        (
-            serde_wasm_bindgen::Deserializer::from(pair.get(0)),
-            serde_wasm_bindgen::Deserializer::from(pair.get(1)),
-        )
-    });
-    T::deserialize(MapAccessDeserializer::new(MapDeserializer::new(pairs)))
+    serde_wasm_bindgen::from_value(obj.clone())
 }
 
 /// The fields the wire protocol reads, as the page's JSON has them. A field
