@@ -351,7 +351,10 @@ impl Config {
     /// The entry for an order's `type`, or the `default` entry.
     pub fn type_entry(&self, ty: Option<i64>) -> &TypeEntry {
         let find = |key: &str| self.types.iter().find(|(k, _)| k == key).map(|(_, e)| e);
-        ty.and_then(|t| find(&t.to_string()))
+        // A type's key is the text JavaScript gives the number, as in
+        // `types: { [type]: … }` (the same digits as Rust's for every safe
+        // integer).
+        ty.and_then(|t| find(&display::float(t as f64)))
             .or_else(|| find(DEFAULT_TYPE_KEY))
             .expect("the seed table always has a default entry")
     }
