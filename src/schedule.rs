@@ -70,7 +70,9 @@ pub fn retry_after_ms(
         return None;
     }
     if v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        let secs = v.bytes().fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        });
         return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
     }
     let at = parse_date(v).filter(|t| t.is_finite())?;
