@@ -143,8 +143,9 @@ pub fn check_url(
     now_ms: f64,
     wait_sec: Option<u32>,
 ) -> String {
-    let t = format!("{}", now_ms.max(0.0).round() as u64);
-    let wait = wait_sec.map(|w| w.to_string());
+    // Whole numbers far below 2^53: their JavaScript text is their digits.
+    let t = crate::display::float(now_ms.max(0.0).round());
+    let wait = wait_sec.map(|w| crate::display::float(w.into()));
     let mut params = vec![
         ("action", action),
         ("order_no", order_no),
