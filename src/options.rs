@@ -467,12 +467,6 @@ pub mod read {
         fn visit_unit<E>(self) -> Result<Got, E> {
             Ok(Got::Unset)
         }
-        fn visit_none<E>(self) -> Result<Got, E> {
-            Ok(Got::Unset)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
-            d.deserialize_any(self)
-        }
         fn visit_bytes<E>(self, _: &[u8]) -> Result<Got, E> {
             Ok(Got::Object) // a typed array or ArrayBuffer
         }
@@ -500,7 +494,7 @@ pub mod read {
     /// copy serves every option.
     #[inline(never)]
     pub fn got<'de, D: Deserializer<'de>>(d: D, want: Want) -> Result<Got, D::Error> {
-        d.deserialize_option(GotVisitor(want))
+        d.deserialize_any(GotVisitor(want))
     }
 
     fn fail<E: de::Error>(e: OptionsError) -> E {
