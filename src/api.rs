@@ -5,11 +5,11 @@
 
 use crate::display;
 use crate::hooks::{describe, Hooks};
-use crate::options::{check_name, check_order, OptionsError, PartialOptions};
+use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -113,10 +113,9 @@ fn prepare(
     Ok((Ctx::new(no.unwrap_or_default(), config, ws_url, hooks), ty))
 }
 
-/// Reads a JS options object: its names checked against the known options
-/// ([`PartialOptions`]'s reader skips other names, so a typo would go
-/// unnoticed), callbacks into [`Hooks`], and everything else through
-/// serde-wasm-bindgen into [`PartialOptions`].
+/// Reads a JS options object: its callbacks into [`Hooks`], then its data
+/// options (and the check of every name) through serde-wasm-bindgen into
+/// [`PartialOptions`].
 fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsError> {
     let mut hooks = Hooks::default();
     if options.is_undefined() || options.is_null() {
@@ -127,9 +126,6 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
             "options must be an object, got {}",
             describe(options)
         )));
-    }
-    for key in Object::keys(options.unchecked_ref::<Object>()) {
-        check_name(&key.as_string().unwrap_or_default())?;
     }
     for (key, slot) in hooks.slots() {
         let value = Reflect::get(options, &key.into()).unwrap_or_default();

@@ -7,10 +7,9 @@
 //! value is read loosely ([`read::Got`]) and checked by the reader of its
 //! kind ([`read::number_of`], [`read::text_of`], …), which names the option
 //! and what was wrong in its error: one reader per kind, not one per field.
-//! Callbacks stay JS functions and are read by the browser edge; names of
-//! no option at all are skipped by the reader, so the edge checks the names
-//! itself ([`check_name`]): a typo such as `intervalMS` is rejected, not
-//! ignored.
+//! Callbacks stay JS functions and are read by the browser edge (their
+//! values are skipped here); a name of no option at all is rejected
+//! ([`check_name`]): a typo such as `intervalMS` is not silently ignored.
 //!
 //! Layers: built-in defaults < `configure()` < the `checkPayStatus()` call;
 //! [`PartialOptions::resolve`] turns the merged result into a validated
@@ -643,7 +642,8 @@ pub mod read {
     }
 
     /// An options object: each data option read as [`Got`] and checked by
-    /// the reader of its [`Slot`]; other names (callbacks) are skipped unread.
+    /// the reader of its [`Slot`]; a callback's value is skipped unread, and
+    /// any other name is rejected ([`check_name`]).
     impl<'de> Deserialize<'de> for PartialOptions {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             d.deserialize_map(OptionsVisitor)
@@ -662,6 +662,7 @@ pub mod read {
             let mut options = PartialOptions::default();
             while let Some(key) = map.next_key::<String>()? {
                 let Some(slot) = options.slot(&key) else {
+                    check_name(&key).map_err(fail)?;
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 };
@@ -786,7 +787,7 @@ mod tests {
 
     use serde_json::Value;
 
-    /// What the browser edge does: names checked, then the typed read.
+    /// What the browser edge does (it checks the names in the same pass).
     fn parse(v: Value) -> Result<PartialOptions, OptionsError> {
         for key in v.as_object().unwrap().keys() {
             check_name(key)?;
