@@ -500,37 +500,25 @@ pub mod read {
         E::custom(e.0)
     }
 
-    #[derive(Clone, Copy)]
-    enum Bound {
-        Positive,
-        NonNegative,
-    }
-
-    /// A number option: `Infinity` ("never") only where `may_be_infinite`.
+    /// A number option: > 0 where `positive`, else >= 0; `Infinity`
+    /// ("never") only where `may_be_infinite`.
     pub fn number_of(
         key: &str,
         got: Got,
         positive: bool,
         may_be_infinite: bool,
     ) -> Result<Option<f64>, OptionsError> {
-        let bound = if positive {
-            Bound::Positive
-        } else {
-            Bound::NonNegative
-        };
         let n = match got {
             Got::Unset => return Ok(None),
             Got::Number(n) => n,
             other => return err(format!("{key} must be a number, got {}", other.describe())),
         };
-        let ok = match bound {
-            Bound::Positive => n > 0.0,
-            Bound::NonNegative => n >= 0.0,
-        };
-        if !ok || n.is_nan() || (n.is_infinite() && !may_be_infinite) {
-            let want = match bound {
-                Bound::Positive => "a positive number",
-                Bound::NonNegative => "a number >= 0",
+        let in_range = if positive { n > 0.0 } else { n >= 0.0 };
+        if !in_range || (n.is_infinite() && !may_be_infinite) {
+            let want = if positive {
+                "a positive number"
+            } else {
+                "a number >= 0"
             };
             return err(format!("{key} must be {want}, got {}", display::float(n)));
         }
