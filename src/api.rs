@@ -4,7 +4,7 @@
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
 use crate::display;
-use crate::hooks::{describe, Hooks};
+use crate::hooks::{describe, get, Hooks};
 use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
@@ -152,8 +152,9 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
 /// `wsUrl` as an absolute `ws:`/`wss:` URL: relative to the page, and
 /// `ws(s)://<page host>/ws` when unset.
 fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
-    let base = web_sys::window()
-        .and_then(|w| w.location().href().ok())
+    // `location.href` of the global scope (a mini-program has none).
+    let base = get(&get(&js_sys::global(), "location"), "href")
+        .as_string()
         .unwrap_or_default();
     let given = ws_url.unwrap_or("/ws");
     if base.is_empty() {
