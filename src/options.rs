@@ -248,12 +248,12 @@ impl PartialOptions {
     pub fn merge(&self, later: &PartialOptions) -> PartialOptions {
         PartialOptions {
             strategy: later.strategy.or(self.strategy),
-            endpoint: later.endpoint.clone().or_else(|| self.endpoint.clone()),
-            action: later.action.clone().or_else(|| self.action.clone()),
+            endpoint: pick(&self.endpoint, &later.endpoint),
+            action: pick(&self.action, &later.action),
             interval_ms: later.interval_ms.or(self.interval_ms),
             long_poll_wait_sec: later.long_poll_wait_sec.or(self.long_poll_wait_sec),
-            sse_url: later.sse_url.clone().or_else(|| self.sse_url.clone()),
-            ws_url: later.ws_url.clone().or_else(|| self.ws_url.clone()),
+            sse_url: pick(&self.sse_url, &later.sse_url),
+            ws_url: pick(&self.ws_url, &later.ws_url),
             timeout_ms: later.timeout_ms.or(self.timeout_ms),
             request_timeout_ms: later.request_timeout_ms.or(self.request_timeout_ms),
             slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
@@ -299,6 +299,11 @@ impl PartialOptions {
             share_watch: self.share_watch.unwrap_or(true),
         }
     }
+}
+
+/// `later` when it is set, else `earlier`.
+fn pick(earlier: &Option<String>, later: &Option<String>) -> Option<String> {
+    later.as_ref().or(earlier.as_ref()).cloned()
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
