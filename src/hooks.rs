@@ -43,7 +43,7 @@ pub struct Hooks {
 
 impl Hooks {
     pub fn merge(&self, later: &Hooks) -> Hooks {
-        let pick = |a: &Option<Function>, b: &Option<Function>| b.clone().or_else(|| a.clone());
+        let pick = |a: &Option<Function>, b: &Option<Function>| b.as_ref().or(a.as_ref()).cloned();
         Hooks {
             on_status: pick(&self.on_status, &later.on_status),
             on_paid: pick(&self.on_paid, &later.on_paid),
