@@ -4,12 +4,12 @@
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
 use crate::display;
-use crate::hooks::{describe, Hooks};
-use crate::options::{check_name, check_order, OptionsError, PartialOptions, CALLBACK_KEYS};
+use crate::hooks::{describe, get, Hooks};
+use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Promise, Reflect};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
@@ -113,10 +113,9 @@ fn prepare(
     Ok((Ctx::new(no.unwrap_or_default(), config, ws_url, hooks), ty))
 }
 
-/// Reads a JS options object: its names checked against the known options
-/// (serde-wasm-bindgen reads only the fields [`PartialOptions`] declares, so
-/// a typo would go unnoticed), callbacks into [`Hooks`], and everything else
-/// through serde-wasm-bindgen into [`PartialOptions`].
+/// Reads a JS options object: its callbacks into [`Hooks`], then its data
+/// options (and the check of every name) through serde-wasm-bindgen into
+/// [`PartialOptions`].
 fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsError> {
     let mut hooks = Hooks::default();
     if options.is_undefined() || options.is_null() {
@@ -128,12 +127,9 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
             describe(options)
         )));
     }
-    for key in Object::keys(options.unchecked_ref::<Object>()) {
-        check_name(&key.as_string().unwrap_or_default())?;
-    }
-    for key in CALLBACK_KEYS {
+    for (key, slot) in hooks.slots() {
         let value = Reflect::get(options, &key.into()).unwrap_or_default();
-        let f = match value.dyn_into::<Function>() {
+        *slot = match value.dyn_into::<Function>() {
             Ok(f) => Some(f),
             Err(v) if v.is_undefined() || v.is_null() => None,
             Err(v) => {
@@ -143,7 +139,6 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
                 )))
             }
         };
-        hooks.set(key, f);
     }
     let layer = crate::body::from_object(options).map_err(|e| {
         // The readers of `options::read` word their errors themselves.
@@ -157,8 +152,9 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
 /// `wsUrl` as an absolute `ws:`/`wss:` URL: relative to the page, and
 /// `ws(s)://<page host>/ws` when unset.
 fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
-    let base = web_sys::window()
-        .and_then(|w| w.location().href().ok())
+    // `location.href` of the global scope (a mini-program has none).
+    let base = get(&get(&js_sys::global(), "location"), "href")
+        .as_string()
         .unwrap_or_default();
     let given = ws_url.unwrap_or("/ws");
     if base.is_empty() {

@@ -5,46 +5,74 @@
 //! ships no JSON parser and no copy of JavaScript's number grammar.
 
 use crate::status::{heartbeat_interval, Body, OrderNo};
-use js_sys::{Array, Object};
-use serde::de::value::{MapAccessDeserializer, MapDeserializer};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use wasm_bindgen::{JsCast, JsValue};
+use std::fmt;
+use wasm_bindgen::JsValue;
 
-/// serde-wasm-bindgen's read of a plain object, as its own `deserialize_map`
-/// does it: `Object.entries`, each key and value a serde-wasm-bindgen
-/// `Deserializer`. (Its `deserialize_struct` looks up each declared field
-/// instead, through a cache of field names kept in a `HashMap`: about 3 KB of
-/// the module, for objects of a few fields.)
+/// An object read by serde-wasm-bindgen as a map (what the readers of
+/// [`Wire`] and [`crate::options::PartialOptions`] ask for): a plain
+/// object's `Object.entries`, or the entries an iterable object (a `Map`)
+/// yields. Neither reader asks for a struct, whose field lookup would bring
+/// serde-wasm-bindgen's cache of field names (a `HashMap`, about 3 KB).
 pub fn from_object<T: DeserializeOwned>(obj: &JsValue) -> Result<T, serde_wasm_bindgen::Error> {
-    let entries = Object::entries(obj.unchecked_ref());
-    let pairs = entries.iter().map(|pair| {
-        let pair: Array = pair.unchecked_into();
-        (
-            serde_wasm_bindgen::Deserializer::from(pair.get(0)),
-            serde_wasm_bindgen::Deserializer::from(pair.get(1)),
-        )
-    });
-    T::deserialize(MapAccessDeserializer::new(MapDeserializer::new(pairs)))
+    serde_wasm_bindgen::from_value(obj.clone())
 }
 
 /// The fields the wire protocol reads, as the page's JSON has them. A field
 /// that is absent stays `None`; `null` is `Some(null)`.
-#[derive(Deserialize)]
+#[derive(Default)]
 struct Wire {
-    #[serde(default, deserialize_with = "present")]
     payed: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     status: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     order_no: Option<JsValue>,
-    #[serde(default, deserialize_with = "present")]
     heartbeat_ms: Option<JsValue>,
 }
 
-/// A field that is there, whatever its value (`null` included).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
-    serde_wasm_bindgen::preserve::deserialize(d).map(Some)
+/// A JSON object: the four fields kept as the JS values they are (serde-wasm-
+/// bindgen's `preserve`), every other name skipped unread.
+impl<'de> Deserialize<'de> for Wire {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Wire, D::Error> {
+        d.deserialize_map(WireVisitor)
+    }
+}
+
+struct WireVisitor;
+
+impl<'de> Visitor<'de> for WireVisitor {
+    type Value = Wire;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a status body")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wire, A::Error> {
+        let mut wire = Wire::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "payed" => &mut wire.payed,
+                "status" => &mut wire.status,
+                "order_no" => &mut wire.order_no,
+                "heartbeat_ms" => &mut wire.heartbeat_ms,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value_seed(Preserve)?);
+        }
+        Ok(wire)
+    }
+}
+
+/// A value as the JS value it is.
+struct Preserve;
+
+impl<'de> DeserializeSeed<'de> for Preserve {
+    type Value = JsValue;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JsValue, D::Error> {
+        serde_wasm_bindgen::preserve::deserialize(d)
+    }
 }
 
 /// `JSON.parse(text)` read as a [`Body`]; `None` when the text is not JSON.

@@ -6,17 +6,6 @@
 //! JavaScript's `Number#toString` in the browser (the notation the developer
 //! wrote them in), Rust's `{}` natively.
 
-/// A number for a message: `-5`, `2000`, `0.25`, `NaN`, `Infinity`.
-pub fn float(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    platform_text(n)
-}
-
 /// `format!("{s:?}")` for the strings messages quote: in double quotes, with
 /// `"`, `\`, tab, CR, LF, NUL and other control characters escaped as Rust
 /// escapes them. Rust's `{:?}` also escapes the few non-control characters
@@ -40,18 +29,26 @@ pub fn quoted(s: &str) -> String {
     out
 }
 
-/// A finite number as the platform prints it.
+/// A number for a message, as JavaScript prints it (`Number#toString`):
+/// `-5`, `2000`, `0.25`, `NaN`, `Infinity`.
 #[cfg(target_arch = "wasm32")]
-fn platform_text(n: f64) -> String {
+pub fn float(n: f64) -> String {
     js_sys::Number::from(n)
         .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default()
 }
 
-/// A finite number as the platform prints it (`-0` as `0`, as JavaScript does).
+/// A number for a message, as JavaScript prints it, by Rust: `-0` as `0`,
+/// and `NaN` and the infinities in JavaScript's words.
 #[cfg(not(target_arch = "wasm32"))]
-fn platform_text(n: f64) -> String {
+pub fn float(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
     if n == 0.0 {
         return "0".into();
     }

@@ -43,7 +43,7 @@ pub struct Hooks {
 
 impl Hooks {
     pub fn merge(&self, later: &Hooks) -> Hooks {
-        let pick = |a: &Option<Function>, b: &Option<Function>| b.clone().or_else(|| a.clone());
+        let pick = |a: &Option<Function>, b: &Option<Function>| b.as_ref().or(a.as_ref()).cloned();
         Hooks {
             on_status: pick(&self.on_status, &later.on_status),
             on_paid: pick(&self.on_paid, &later.on_paid),
@@ -52,17 +52,15 @@ impl Hooks {
         }
     }
 
-    /// Sets a callback by its option name; `false` for other names.
-    pub fn set(&mut self, key: &str, f: Option<Function>) -> bool {
-        let slot = match key {
-            "onStatus" => &mut self.on_status,
-            "onPaid" => &mut self.on_paid,
-            "onError" => &mut self.on_error,
-            "onEvent" => &mut self.on_event,
-            _ => return false,
-        };
-        *slot = f;
-        true
+    /// Each callback's option name and slot, in the order of
+    /// [`crate::options::CALLBACK_KEYS`].
+    pub fn slots(&mut self) -> [(&'static str, &mut Option<Function>); 4] {
+        [
+            ("onStatus", &mut self.on_status),
+            ("onPaid", &mut self.on_paid),
+            ("onError", &mut self.on_error),
+            ("onEvent", &mut self.on_event),
+        ]
     }
 
     /// Calls `f(arg)` with `this` = `this`; a throw is logged and reported.

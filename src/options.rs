@@ -2,13 +2,14 @@
 //! browser API.
 //!
 //! A layer of options ([`PartialOptions`]: `configure()`, or one call) is a
-//! typed `#[derive(Deserialize)]` struct, read from the page's object by
-//! serde-wasm-bindgen (natively, in the unit tests, by serde_json). Each
-//! field is read by a function of [`read`] that names the option and what was
-//! wrong in its error; callbacks stay JS functions and are read by the
-//! browser edge. serde-wasm-bindgen reads only the declared fields, so the
-//! edge checks the names itself ([`check_name`]): a typo such as `intervalMS`
-//! is rejected, not ignored.
+//! typed struct that implements `Deserialize`, read from the page's object
+//! by serde-wasm-bindgen (natively, in the unit tests, by serde_json). Each
+//! value is read loosely ([`read::Got`]) and checked by the reader of its
+//! kind ([`read::number_of`], [`read::text_of`], …), which names the option
+//! and what was wrong in its error: one reader per kind, not one per field.
+//! Callbacks stay JS functions and are read by the browser edge (their
+//! values are skipped here); a name of no option at all is rejected
+//! ([`check_name`]): a typo such as `intervalMS` is not silently ignored.
 //!
 //! Layers: built-in defaults < `configure()` < the `checkPayStatus()` call;
 //! [`PartialOptions::resolve`] turns the merged result into a validated
@@ -16,7 +17,6 @@
 
 use crate::crosstab::policy::DEFAULT_MARKER_MS;
 use crate::display;
-use serde::Deserialize;
 use std::fmt;
 
 /// How a watch learns the status.
@@ -135,65 +135,48 @@ fn merge_types(types: &Types, later: &Types) -> Types {
 
 /// One layer of options, every field optional: `null` and `undefined` leave
 /// an option unset. The defaults are those of [`PartialOptions::resolve`].
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// Deserialized from an object of options (see [`read`]); the names of
+/// callbacks are skipped, those of no option at all are the edge's to reject.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartialOptions {
     /// `"poll"`; one of [`Strategy::NAMES`].
-    #[serde(deserialize_with = "read::strategy")]
     pub strategy: Option<Strategy>,
     /// `"/pay"`: the status URL.
-    #[serde(deserialize_with = "read::endpoint")]
     pub endpoint: Option<String>,
     /// `"check_pay_status_by_order"`: the `action` query parameter.
-    #[serde(deserialize_with = "read::action")]
     pub action: Option<String>,
     /// `2000`: ms between polling checks; > 0.
-    #[serde(deserialize_with = "read::interval_ms")]
     pub interval_ms: Option<f64>,
     /// `25`: s a long-poll server may hold a check; >= 0.
-    #[serde(deserialize_with = "read::long_poll_wait_sec")]
     pub long_poll_wait_sec: Option<f64>,
     /// `"/payment-status"`: the EventSource URL.
-    #[serde(deserialize_with = "read::sse_url")]
     pub sse_url: Option<String>,
     /// `ws(s)://<page host>/ws` (filled in by the browser edge).
-    #[serde(deserialize_with = "read::ws_url")]
     pub ws_url: Option<String>,
     /// `900000` (15 min): give up after this long; `Infinity`: never.
-    #[serde(deserialize_with = "read::timeout_ms")]
     pub timeout_ms: Option<f64>,
     /// `10000`: abort one check (or an opening connection) after this long.
-    #[serde(deserialize_with = "read::request_timeout_ms")]
     pub request_timeout_ms: Option<f64>,
     /// `60000`: polling slows down after this long; `Infinity`: never.
-    #[serde(deserialize_with = "read::slow_after_ms")]
     pub slow_after_ms: Option<f64>,
     /// `10000`: ms between polling checks after `slowAfterMs`.
-    #[serde(deserialize_with = "read::slow_interval_ms")]
     pub slow_interval_ms: Option<f64>,
     /// 2.5 × the server's heartbeat: silence that means a dead connection;
     /// `Infinity`: never.
-    #[serde(deserialize_with = "read::liveness_ms")]
     pub liveness_ms: Option<f64>,
     /// The seed table; entries replace the seed table's entry with the same key.
-    #[serde(deserialize_with = "read::types")]
     pub types: Types,
     /// `true`: call the page's analytics globals when paid.
-    #[serde(deserialize_with = "read::analytics")]
     pub analytics: Option<bool>,
     /// `true`: a new watch cancels every running one.
-    #[serde(deserialize_with = "read::exclusive")]
     pub exclusive: Option<bool>,
     /// `true`: tabs watching the same order cooperate (one leader, outcomes
     /// shared, analytics once per browser profile).
-    #[serde(deserialize_with = "read::cross_tab")]
     pub cross_tab: Option<bool>,
     /// One day: how long the paid marker keeps another tab or a reload from
     /// firing the analytics again; 0: no marker; >= 0.
-    #[serde(deserialize_with = "read::paid_marker_ms")]
     pub paid_marker_ms: Option<f64>,
     /// `true`: only the leader tab runs the transport.
-    #[serde(deserialize_with = "read::share_watch")]
     pub share_watch: Option<bool>,
 }
 
@@ -265,12 +248,12 @@ impl PartialOptions {
     pub fn merge(&self, later: &PartialOptions) -> PartialOptions {
         PartialOptions {
             strategy: later.strategy.or(self.strategy),
-            endpoint: later.endpoint.clone().or_else(|| self.endpoint.clone()),
-            action: later.action.clone().or_else(|| self.action.clone()),
+            endpoint: pick(&self.endpoint, &later.endpoint),
+            action: pick(&self.action, &later.action),
             interval_ms: later.interval_ms.or(self.interval_ms),
             long_poll_wait_sec: later.long_poll_wait_sec.or(self.long_poll_wait_sec),
-            sse_url: later.sse_url.clone().or_else(|| self.sse_url.clone()),
-            ws_url: later.ws_url.clone().or_else(|| self.ws_url.clone()),
+            sse_url: pick(&self.sse_url, &later.sse_url),
+            ws_url: pick(&self.ws_url, &later.ws_url),
             timeout_ms: later.timeout_ms.or(self.timeout_ms),
             request_timeout_ms: later.request_timeout_ms.or(self.request_timeout_ms),
             slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
@@ -316,6 +299,11 @@ impl PartialOptions {
             share_watch: self.share_watch.unwrap_or(true),
         }
     }
+}
+
+/// `later` when it is set, else `earlier`.
+fn pick(earlier: &Option<String>, later: &Option<String>) -> Option<String> {
+    later.as_ref().or(earlier.as_ref()).cloned()
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
@@ -367,7 +355,10 @@ impl Config {
     /// The entry for an order's `type`, or the `default` entry.
     pub fn type_entry(&self, ty: Option<i64>) -> &TypeEntry {
         let find = |key: &str| self.types.iter().find(|(k, _)| k == key).map(|(_, e)| e);
-        ty.and_then(|t| find(&t.to_string()))
+        // A type's key is the text JavaScript gives the number, as in
+        // `types: { [type]: … }` (the same digits as Rust's for every safe
+        // integer).
+        ty.and_then(|t| find(&display::float(t as f64)))
             .or_else(|| find(DEFAULT_TYPE_KEY))
             .expect("the seed table always has a default entry")
     }
@@ -404,7 +395,7 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
 pub mod read {
     use super::*;
     use serde::de::{
-        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+        self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
     };
 
     /// A value as the page passed it.
@@ -416,7 +407,12 @@ pub mod read {
         Number(f64),
         Text(String),
         Array,
+        /// An object where none is wanted ([`Want::Value`]).
         Object,
+        /// An object read as the `types` table ([`Want::Types`]).
+        Types(Types),
+        /// An object read as one entry of `types` ([`Want::Entry`]).
+        Entry(TypeEntry),
     }
 
     impl Got {
@@ -428,14 +424,27 @@ pub mod read {
                 Got::Number(n) => display::float(*n),
                 Got::Text(s) => format!("the string {}", display::quoted(s)),
                 Got::Array => "an array".into(),
-                Got::Object => "an object".into(),
+                Got::Object | Got::Types(_) | Got::Entry(_) => "an object".into(),
             }
         }
     }
 
-    struct GotVisitor;
+    /// What a reader makes of an object: the `types` table and its entries
+    /// are read where they belong; any other object is only noted.
+    #[derive(Clone, Copy)]
+    pub enum Want<'a> {
+        Value,
+        Types,
+        /// The entry of this key of `types`.
+        Entry(&'a str),
+    }
 
-    impl<'de> Visitor<'de> for GotVisitor {
+    /// Reads any value as [`Got`], an object as its [`Want`] says. One
+    /// visitor for every level, so that serde-wasm-bindgen's
+    /// `deserialize_any` is compiled once.
+    struct GotVisitor<'a>(Want<'a>);
+
+    impl<'de> Visitor<'de> for GotVisitor<'_> {
         type Value = Got;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -462,12 +471,6 @@ pub mod read {
         fn visit_unit<E>(self) -> Result<Got, E> {
             Ok(Got::Unset)
         }
-        fn visit_none<E>(self) -> Result<Got, E> {
-            Ok(Got::Unset)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
-            d.deserialize_any(self)
-        }
         fn visit_bytes<E>(self, _: &[u8]) -> Result<Got, E> {
             Ok(Got::Object) // a typed array or ArrayBuffer
         }
@@ -476,53 +479,51 @@ pub mod read {
             Ok(Got::Array)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Got, A::Error> {
-            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            Ok(Got::Object)
+            match self.0 {
+                Want::Value => {
+                    // Keys as `String`, as every other map here reads them:
+                    // no second copy of the key reader.
+                    while map.next_key::<String>()?.is_some() {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                    Ok(Got::Object)
+                }
+                Want::Types => types_table(map).map(Got::Types),
+                Want::Entry(key) => types_entry(key, map).map(Got::Entry),
+            }
         }
     }
 
     /// Any value, `null`/`undefined` as [`Got::Unset`]. Not inlined: one
     /// copy serves every option.
     #[inline(never)]
-    pub fn got<'de, D: Deserializer<'de>>(d: D) -> Result<Got, D::Error> {
-        d.deserialize_option(GotVisitor)
+    pub fn got<'de, D: Deserializer<'de>>(d: D, want: Want) -> Result<Got, D::Error> {
+        d.deserialize_any(GotVisitor(want))
     }
 
     fn fail<E: de::Error>(e: OptionsError) -> E {
         E::custom(e.0)
     }
 
-    #[derive(Clone, Copy)]
-    enum Bound {
-        Positive,
-        NonNegative,
-    }
-
-    /// A number option: `Infinity` ("never") only where `may_be_infinite`.
+    /// A number option: > 0 where `positive`, else >= 0; `Infinity`
+    /// ("never") only where `may_be_infinite`.
     pub fn number_of(
         key: &str,
         got: Got,
         positive: bool,
         may_be_infinite: bool,
     ) -> Result<Option<f64>, OptionsError> {
-        let bound = if positive {
-            Bound::Positive
-        } else {
-            Bound::NonNegative
-        };
         let n = match got {
             Got::Unset => return Ok(None),
             Got::Number(n) => n,
             other => return err(format!("{key} must be a number, got {}", other.describe())),
         };
-        let ok = match bound {
-            Bound::Positive => n > 0.0,
-            Bound::NonNegative => n >= 0.0,
-        };
-        if !ok || n.is_nan() || (n.is_infinite() && !may_be_infinite) {
-            let want = match bound {
-                Bound::Positive => "a positive number",
-                Bound::NonNegative => "a number >= 0",
+        let in_range = if positive { n > 0.0 } else { n >= 0.0 };
+        if !in_range || (n.is_infinite() && !may_be_infinite) {
+            let want = if positive {
+                "a positive number"
+            } else {
+                "a number >= 0"
             };
             return err(format!("{key} must be {want}, got {}", display::float(n)));
         }
@@ -574,207 +575,185 @@ pub mod read {
         }
     }
 
-    macro_rules! fields {
-        ($($name:ident: $ty:ty = |$got:ident| $read:expr;)*) => {$(
-            #[doc = concat!("Reads `", stringify!($name), "`.")]
-            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
-                let $got = got(d)?;
-                $read.map_err(fail)
-            }
-        )*};
+    /// Where one data option goes, and the reader of its kind.
+    pub enum Slot<'a> {
+        Strategy(&'a mut Option<Strategy>),
+        Text(&'a mut Option<String>),
+        Url(&'a mut Option<String>),
+        /// A number: whether it must be > 0 (else >= 0), and whether it
+        /// may be `Infinity`.
+        Number(&'a mut Option<f64>, bool, bool),
+        Flag(&'a mut Option<bool>),
+        /// Read with [`Want::Types`].
+        Types(&'a mut Types),
     }
 
-    fields! {
-        strategy: Option<Strategy> = |g| strategy_of(g);
-        endpoint: Option<String> = |g| url_of("endpoint", g);
-        sse_url: Option<String> = |g| url_of("sseUrl", g);
-        ws_url: Option<String> = |g| url_of("wsUrl", g);
-        action: Option<String> = |g| text_of("action", g);
-        interval_ms: Option<f64> = |g| number_of("intervalMs", g, true, false);
-        long_poll_wait_sec: Option<f64> = |g| number_of("longPollWaitSec", g, false, false);
-        timeout_ms: Option<f64> = |g| number_of("timeoutMs", g, true, true);
-        request_timeout_ms: Option<f64> = |g| number_of("requestTimeoutMs", g, true, false);
-        slow_after_ms: Option<f64> = |g| number_of("slowAfterMs", g, false, true);
-        slow_interval_ms: Option<f64> = |g| number_of("slowIntervalMs", g, true, false);
-        liveness_ms: Option<f64> = |g| number_of("livenessMs", g, true, true);
-        analytics: Option<bool> = |g| flag_of("analytics", g);
-        exclusive: Option<bool> = |g| flag_of("exclusive", g);
-        cross_tab: Option<bool> = |g| flag_of("crossTab", g);
-        paid_marker_ms: Option<f64> = |g| number_of("paidMarkerMs", g, false, false);
-        share_watch: Option<bool> = |g| flag_of("shareWatch", g);
-    }
-
-    /// Reads `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
-    pub fn types<'de, D: Deserializer<'de>>(d: D) -> Result<Types, D::Error> {
-        d.deserialize_option(TypesVisitor)
-    }
-
-    struct TypesVisitor;
-
-    impl<'de> Visitor<'de> for TypesVisitor {
-        type Value = Types;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a types table")
-        }
-        fn visit_none<E>(self) -> Result<Types, E> {
-            Ok(Types::new())
-        }
-        fn visit_unit<E>(self) -> Result<Types, E> {
-            Ok(Types::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Types, D::Error> {
-            match GotOr(self).deserialize(d)? {
-                Ok(types) => Ok(types),
-                Err(other) => Err(fail(OptionsError(format!(
-                    "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
-                    other.describe()
-                )))),
-            }
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Types, A::Error> {
-            let mut out = Types::new();
-            while let Some(key) = map.next_key::<String>()? {
-                if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
-                    return Err(fail(OptionsError(format!(
-                        "types keys must be integer types or {}, got {}",
-                        display::quoted(DEFAULT_TYPE_KEY),
-                        display::quoted(&key)
-                    ))));
+    impl Slot<'_> {
+        /// Sets the option `key` from the value the page gave, checked by
+        /// the reader of its kind.
+        pub fn set(self, key: &str, got: Got) -> Result<(), OptionsError> {
+            match self {
+                Slot::Strategy(v) => *v = strategy_of(got)?,
+                Slot::Text(v) => *v = text_of(key, got)?,
+                Slot::Url(v) => *v = url_of(key, got)?,
+                Slot::Number(v, positive, may_be_infinite) => {
+                    *v = number_of(key, got, positive, may_be_infinite)?
                 }
-                let entry = map.next_value_seed(EntrySeed(&key))?;
-                out.retain(|(k, _)| *k != key);
-                out.push((key, entry));
+                Slot::Flag(v) => *v = flag_of(key, got)?,
+                Slot::Types(v) => *v = types_of(got)?,
             }
-            Ok(out)
+            Ok(())
         }
     }
 
-    /// Reads an object with `V`, or any other value as [`Got`] (for the error).
-    struct GotOr<V>(V);
-
-    impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for GotOr<V> {
-        type Value = Result<V::Value, Got>;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
+    impl PartialOptions {
+        /// The slot of the data option `key`; `None` for other names.
+        pub fn slot(&mut self, key: &str) -> Option<Slot<'_>> {
+            use Slot::*;
+            Some(match key {
+                "strategy" => Strategy(&mut self.strategy),
+                "endpoint" => Url(&mut self.endpoint),
+                "action" => Text(&mut self.action),
+                "intervalMs" => Number(&mut self.interval_ms, true, false),
+                "longPollWaitSec" => Number(&mut self.long_poll_wait_sec, false, false),
+                "sseUrl" => Url(&mut self.sse_url),
+                "wsUrl" => Url(&mut self.ws_url),
+                "timeoutMs" => Number(&mut self.timeout_ms, true, true),
+                "requestTimeoutMs" => Number(&mut self.request_timeout_ms, true, false),
+                "slowAfterMs" => Number(&mut self.slow_after_ms, false, true),
+                "slowIntervalMs" => Number(&mut self.slow_interval_ms, true, false),
+                "livenessMs" => Number(&mut self.liveness_ms, true, true),
+                "types" => Types(&mut self.types),
+                "analytics" => Flag(&mut self.analytics),
+                "exclusive" => Flag(&mut self.exclusive),
+                "crossTab" => Flag(&mut self.cross_tab),
+                "paidMarkerMs" => Number(&mut self.paid_marker_ms, false, false),
+                "shareWatch" => Flag(&mut self.share_watch),
+                _ => return None,
+            })
         }
     }
 
-    impl<'de, V: Visitor<'de>> Visitor<'de> for GotOr<V> {
-        type Value = Result<V::Value, Got>;
+    /// An options object: each data option read as [`Got`] and checked by
+    /// the reader of its [`Slot`]; a callback's value is skipped unread, and
+    /// any other name is rejected ([`check_name`]).
+    impl<'de> Deserialize<'de> for PartialOptions {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(OptionsVisitor)
+        }
+    }
+
+    struct OptionsVisitor;
+
+    impl<'de> Visitor<'de> for OptionsVisitor {
+        type Value = PartialOptions;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object")
+            f.write_str("an options object")
         }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            self.0.visit_map(map).map(Ok)
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PartialOptions, A::Error> {
+            let mut options = PartialOptions::default();
+            while let Some(key) = map.next_key::<String>()? {
+                let Some(slot) = options.slot(&key) else {
+                    check_name(&key).map_err(fail)?;
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                };
+                let want = match slot {
+                    Slot::Types(_) => Want::Types,
+                    _ => Want::Value,
+                };
+                let got = map.next_value_seed(AnyValue(want))?;
+                slot.set(&key, got).map_err(fail)?;
+            }
+            Ok(options)
         }
-        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Err(Got::Bool(v)))
+    }
+
+    /// `types`: `{ <type or "default">: { label, eventId, payStatus } }`.
+    pub fn types_of(got: Got) -> Result<Types, OptionsError> {
+        match got {
+            Got::Unset => Ok(Types::new()),
+            Got::Types(types) => Ok(types),
+            other => err(format!(
+                "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
+                other.describe()
+            )),
         }
-        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v as f64)))
+    }
+
+    /// The `types` table: each key checked, each entry read as an object.
+    fn types_table<'de, A: MapAccess<'de>>(mut map: A) -> Result<Types, A::Error> {
+        let mut out = Types::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
+                return Err(fail(OptionsError(format!(
+                    "types keys must be integer types or {}, got {}",
+                    display::quoted(DEFAULT_TYPE_KEY),
+                    display::quoted(&key)
+                ))));
+            }
+            let entry = match map.next_value_seed(AnyValue(Want::Entry(&key)))? {
+                Got::Entry(entry) => entry,
+                other => {
+                    return Err(fail(OptionsError(format!(
+                        "types[{key}] must be an object, got {}",
+                        other.describe()
+                    ))))
+                }
+            };
+            out.retain(|(k, _)| *k != key);
+            out.push((key, entry));
         }
-        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v as f64)))
-        }
-        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(Err(Got::Number(v)))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(Err(Got::Text(v.to_owned())))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-            Ok(Err(Got::Text(v)))
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Err(Got::Unset))
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(Err(Got::Unset))
-        }
-        fn visit_bytes<E>(self, _: &[u8]) -> Result<Self::Value, E> {
-            Ok(Err(Got::Object))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            GotVisitor.visit_seq(seq).map(Err)
-        }
+        Ok(out)
     }
 
     /// One entry of `types`, named `types[<key>]` in errors.
-    struct EntrySeed<'a>(&'a str);
-
-    impl<'de> DeserializeSeed<'de> for EntrySeed<'_> {
-        type Value = TypeEntry;
-
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TypeEntry, D::Error> {
-            let key = self.0;
-            match GotOr(EntryVisitor(key)).deserialize(d)? {
-                Ok(entry) => Ok(entry),
-                Err(other) => Err(fail(OptionsError(format!(
-                    "types[{key}] must be an object, got {}",
-                    other.describe()
-                )))),
-            }
-        }
-    }
-
-    struct EntryVisitor<'a>(&'a str);
-
-    impl<'de> Visitor<'de> for EntryVisitor<'_> {
-        type Value = TypeEntry;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a types entry")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TypeEntry, A::Error> {
-            let key = self.0;
-            let mut entry = TypeEntry {
-                label: None,
-                event_id: None,
-                pay_status: null_value(),
-            };
-            while let Some(field) = map.next_key::<String>()? {
-                match field.as_str() {
-                    "label" => {
-                        let got = map.next_value_seed(AnyValue)?;
-                        entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
-                    }
-                    "eventId" => {
-                        entry.event_id = match map.next_value_seed(AnyValue)? {
-                            Got::Unset => None,
-                            Got::Number(n) => Some(EventId::Number(n)),
-                            Got::Text(s) => Some(EventId::Text(s)),
-                            other => {
-                                return Err(fail(OptionsError(format!(
-                                    "types[{key}].eventId must be a number or string, got {}",
-                                    other.describe()
-                                ))))
-                            }
-                        };
-                    }
-                    "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
-                    other => {
-                        return Err(fail(OptionsError(format!(
-                            "types[{key}] has unknown field {}; expected label, eventId, payStatus",
-                            display::quoted(other)
-                        ))))
-                    }
+    fn types_entry<'de, A: MapAccess<'de>>(key: &str, mut map: A) -> Result<TypeEntry, A::Error> {
+        let mut entry = TypeEntry {
+            label: None,
+            event_id: None,
+            pay_status: null_value(),
+        };
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "label" => {
+                    let got = map.next_value_seed(AnyValue(Want::Value))?;
+                    entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
+                }
+                "eventId" => {
+                    entry.event_id = match map.next_value_seed(AnyValue(Want::Value))? {
+                        Got::Unset => None,
+                        Got::Number(n) => Some(EventId::Number(n)),
+                        Got::Text(s) => Some(EventId::Text(s)),
+                        other => {
+                            return Err(fail(OptionsError(format!(
+                                "types[{key}].eventId must be a number or string, got {}",
+                                other.describe()
+                            ))))
+                        }
+                    };
+                }
+                "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
+                other => {
+                    return Err(fail(OptionsError(format!(
+                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                        display::quoted(other)
+                    ))))
                 }
             }
-            Ok(entry)
         }
+        Ok(entry)
     }
 
     /// Any value, as [`Got`].
-    struct AnyValue;
+    struct AnyValue<'a>(Want<'a>);
 
-    impl<'de> DeserializeSeed<'de> for AnyValue {
+    impl<'de> DeserializeSeed<'de> for AnyValue<'_> {
         type Value = Got;
 
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Got, D::Error> {
-            got(d)
+            got(d, self.0)
         }
     }
 
@@ -801,7 +780,7 @@ mod tests {
 
     use serde_json::Value;
 
-    /// What the browser edge does: names checked, then the typed read.
+    /// What the browser edge does (it checks the names in the same pass).
     fn parse(v: Value) -> Result<PartialOptions, OptionsError> {
         for key in v.as_object().unwrap().keys() {
             check_name(key)?;

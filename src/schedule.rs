@@ -70,7 +70,9 @@ pub fn retry_after_ms(
         return None;
     }
     if v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.parse::<u64>().unwrap_or(u64::MAX);
+        let secs = v.bytes().fold(0u64, |n, b| {
+            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+        });
         return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
     }
     let at = parse_date(v).filter(|t| t.is_finite())?;
@@ -99,7 +101,10 @@ pub fn encode_component(s: &str) -> String {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)].into());
+            out.push(HEX[usize::from(b & 15)].into());
         }
     }
     out
@@ -138,8 +143,9 @@ pub fn check_url(
     now_ms: f64,
     wait_sec: Option<u32>,
 ) -> String {
-    let t = format!("{}", now_ms.max(0.0).round() as u64);
-    let wait = wait_sec.map(|w| w.to_string());
+    // Whole numbers far below 2^53: their JavaScript text is their digits.
+    let t = crate::display::float(now_ms.max(0.0).round());
+    let wait = wait_sec.map(|w| crate::display::float(w.into()));
     let mut params = vec![
         ("action", action),
         ("order_no", order_no),

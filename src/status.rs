@@ -221,11 +221,14 @@ fn not_status(text: &str) -> BodyError {
 
 /// The first 80 characters, so an error message stays readable.
 fn excerpt(text: &str) -> String {
-    let mut out: String = text.chars().take(80).collect();
-    if text.chars().nth(80).is_some() {
-        out.push('…');
+    match text.char_indices().nth(80) {
+        Some((end, _)) => {
+            let mut out = text.get(..end).unwrap_or_default().to_owned();
+            out.push('…');
+            out
+        }
+        None => text.to_owned(),
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,4 @@
 use js_sys::{Array, ArrayBuffer, JsString, Map, Number, Object, Symbol, Uint8Array};
-use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer};
 use std::convert::TryFrom;
 use wasm_bindgen::convert::IntoWasmAbi;
@@ -263,7 +262,12 @@ impl Deserializer {
         visitor: V,
         array: &Array,
     ) -> Result<V::Value> {
-        visitor.visit_seq(SeqDeserializer::new(array.iter().map(Deserializer::from)))
+        // PAYWATCH PATCH (see vendor/README.md): an array's values go
+        // through the same `SeqAccess` as an iterable's, so that each
+        // visitor's `visit_seq` is instantiated once, not twice.
+        visitor.visit_seq(SeqAccess {
+            iter: array.values().into_iter(),
+        })
     }
 }
 
@@ -541,8 +545,11 @@ impl<'de> de::Deserializer<'de> for Deserializer {
     fn deserialize_map<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match js_sys::try_iter(&self.value)? {
             Some(iter) => visitor.visit_map(MapAccess::new(iter)),
+            // PAYWATCH PATCH (see vendor/README.md): a plain object's
+            // entries go through the same `MapAccess` as an iterable's, so
+            // that each visitor's `visit_map` is instantiated once, not twice.
             None => match self.as_object_entries() {
-                Some(arr) => visitor.visit_map(MapDeserializer::new(arr.iter().map(convert_pair))),
+                Some(arr) => visitor.visit_map(MapAccess::new(arr.values().into_iter())),
                 None => self.invalid_type(visitor),
             },
         }
