@@ -3,13 +3,11 @@
 //!
 //! The page-lifecycle listeners raise a watch's signals ("check now", "the
 //! page was suspended or resumed"); the transports wait for them inside their
-//! `select!` loops. Raises that come before anyone waits are kept, and many
+//! `poll_fn` loops. Raises that come before anyone waits are kept, and many
 //! raises before a wait count as one: a burst of `visibilitychange`, `focus`
 //! and `online` makes one check, not three.
 
 use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 #[derive(Default)]
@@ -33,34 +31,33 @@ impl Signal {
         self.raised.set(false);
     }
 
-    /// Resolves once the signal is raised, and lowers it.
-    pub fn wait(&self) -> Wait<'_> {
-        Wait(self)
-    }
-}
-
-/// The future of [`Signal::wait`].
-pub struct Wait<'a>(&'a Signal);
-
-impl Future for Wait<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let signal = self.0;
-        if signal.raised.replace(false) {
-            return Poll::Ready(());
-        }
-        let mut wakers = signal.wakers.borrow_mut();
+    /// Whether the signal was raised, lowering it; either way the task of
+    /// `cx` is woken by the next raise. For use inside a `poll_fn`.
+    pub fn take(&self, cx: &mut Context<'_>) -> bool {
+        let mut wakers = self.wakers.borrow_mut();
         if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
             wakers.push(cx.waker().clone());
         }
-        Poll::Pending
+        self.raised.replace(false)
+    }
+
+    /// Resolves once the signal is raised, and lowers it.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            if self.take(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
@@ -73,8 +70,8 @@ mod tests {
     }
 
     fn poll(signal: &Signal, waker: &Waker) -> Poll<()> {
-        let mut wait = signal.wait();
-        Pin::new(&mut wait).poll(&mut Context::from_waker(waker))
+        let mut wait = std::pin::pin!(signal.wait());
+        wait.as_mut().poll(&mut Context::from_waker(waker))
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `settle` runs at most once per watch (a flag guards it), so whatever mix
 //! of retries, reconnects and transports reports "paid", the hooks run once
 //! and the promise resolves once (CONTRACT semantics 1). It removes the watch
-//! from the registry and aborts its task, whose future owns every timer,
+//! from the registry and stops its task, whose future owns every timer,
 //! fetch, listener and socket of the watch (semantics 3).
 //!
 //! The registry also owns the page-lifecycle listeners while any watch runs
@@ -19,11 +19,12 @@ use crate::lifecycle::{self, Change, Listeners};
 use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
-use futures::future::{AbortHandle, Abortable, FutureExt};
-use futures::select;
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 use wasm_bindgen::JsValue;
 
 /// How a watch ended: `outcome.status`.
@@ -66,7 +67,6 @@ pub struct Watch {
     settled: Cell<bool>,
     /// How the final status was learned: `outcome.source`.
     source: Cell<Source>,
-    task: RefCell<Option<AbortHandle>>,
 }
 
 thread_local! {
@@ -112,10 +112,7 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         resolve: resolve.expect("the Promise executor runs at once"),
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
-        task: RefCell::new(None),
     });
-    let (handle, registration) = AbortHandle::new_pair();
-    *watch.task.borrow_mut() = Some(handle);
     RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
     LISTENERS.with(|l| {
         l.borrow_mut()
@@ -124,9 +121,8 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     let task = {
         let watch = watch.clone();
         async move {
-            let ending = Abortable::new(until_final(watch.ctx.clone()), registration).await;
-            // Aborted means settle() already ran (stop or replacement).
-            if let Ok((ending, via, source)) = ending {
+            // `None`: settle() already ran (stop or replacement).
+            if let Some((ending, via, source)) = until_final(&watch.ctx).await {
                 watch.source.set(source);
                 watch.settle(ending, via);
             }
@@ -192,39 +188,38 @@ fn find(order_no: &str) -> Option<Rc<Watch>> {
 }
 
 /// The transport (or the tab leading this order, see [`crosstab`]), raced
-/// against `timeoutMs`. While the page is suspended (back/forward cache,
-/// offline) it is dropped — and with it every request, timer, connection,
-/// channel and lock, so the page may enter the cache and another tab may
-/// lead — and started afresh on resume. Everything is dropped before this
-/// returns.
-async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>, Source) {
-    let deadline = async {
-        match ctx.config.timeout_ms {
-            Some(ms) => transport::sleep_ms(ms).await,
-            None => futures::future::pending::<()>().await,
+/// against `timeoutMs`; `None` once the watch is stopped. While the page is
+/// suspended (back/forward cache, offline) the transport is dropped — and
+/// with it every request, timer, connection, channel and lock, so the page
+/// may enter the cache and another tab may lead — and started afresh on
+/// resume. Everything is dropped before this returns.
+async fn until_final(ctx: &Ctx) -> Option<(Ending, Option<Strategy>, Source)> {
+    let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
+    let mut running = pin!(None);
+    poll_fn(|cx| {
+        if ctx.stop.take(cx) {
+            return Poll::Ready(None);
         }
-    }
-    .fuse();
-    futures::pin_mut!(deadline);
-    loop {
-        while lifecycle::suspended() {
-            select! {
-                () = ctx.life.wait().fuse() => {}
-                () = deadline => return (Ending::Timeout, None, Source::Page),
-            }
+        if transport::fired(&mut deadline, cx) {
+            return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
         }
-        let transport = crosstab::run(&ctx).fuse();
-        futures::pin_mut!(transport);
-        loop {
-            select! {
-                (f, source) = transport => {
-                    return (Ending::from_verdict(f.verdict), Some(f.via), source);
-                }
-                () = deadline => return (Ending::Timeout, None, Source::Page),
-                () = ctx.life.wait().fuse() => if lifecycle::suspended() { break },
-            }
+        // Whatever the page did, it is judged by where it is now.
+        ctx.life.take(cx);
+        if lifecycle::suspended() {
+            running.set(None);
+            return Poll::Pending;
         }
-    }
+        if running.is_none() {
+            running.set(Some(crosstab::run(ctx)));
+        }
+        let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
+        else {
+            return Poll::Pending;
+        };
+        let ending = Ending::from_verdict(f.verdict);
+        Poll::Ready(Some((ending, Some(f.via), source)))
+    })
+    .await
 }
 
 impl Watch {
@@ -246,9 +241,7 @@ impl Watch {
             // Semantics 3: no listener of a finished watch is left.
             LISTENERS.with(|l| l.borrow_mut().take());
         }
-        if let Some(task) = self.task.borrow_mut().take() {
-            task.abort();
-        }
+        self.ctx.stop.raise();
         let ctx = &self.ctx;
         let entry = ctx.config.type_entry(self.ty);
         let pay_status = match ending {

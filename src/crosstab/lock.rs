@@ -5,6 +5,9 @@
 
 use crate::hooks::{get, set};
 use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Context;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -37,9 +40,10 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Waits until another tab steals the lock (the request rejects).
-    pub async fn stolen(&mut self) {
-        let _ = (&mut self.ended).await;
+    /// Whether another tab has stolen the lock (the request rejected); if
+    /// not, the task of `cx` is woken when it does. For a `poll_fn`.
+    pub fn stolen(&mut self, cx: &mut Context<'_>) -> bool {
+        Pin::new(&mut self.ended).poll(cx).is_ready()
     }
 }
 

@@ -20,8 +20,11 @@ use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
 use crate::signal::Signal;
 use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verdict};
+use gloo_timers::future::TimeoutFuture;
 use std::cell::Cell;
-use std::time::Duration;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// A wake-up that comes within this long of one already answered is answered
 /// by that one's check: a burst of lifecycle events makes one request.
@@ -54,6 +57,8 @@ pub struct Ctx {
     pub wake: Signal,
     /// The page was suspended or resumed ([`crate::lifecycle`]).
     pub life: Signal,
+    /// The watch ended: its task drops everything and ends.
+    pub stop: Signal,
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
     /// A wake-up came while a check was in flight; that check may have
@@ -105,6 +110,7 @@ impl Ctx {
             started_at: js_sys::Date::now(),
             wake: Signal::default(),
             life: Signal::default(),
+            stop: Signal::default(),
             attempts: Cell::new(0),
             in_flight: Cell::new(false),
             wake_after_check: Cell::new(false),
@@ -151,13 +157,24 @@ impl Ctx {
         let left = self.hold_until.get() - js_sys::Date::now();
         if left >= 1.0 {
             let ms = left.min(u32::MAX as f64) as u32;
-            self.event(
-                "hold",
-                via,
-                Some(&format!("the server asked to wait {ms} ms")),
-            );
+            let detail = ["the server asked to wait ", &num(ms), " ms"].concat();
+            self.event("hold", via, Some(&detail));
             sleep_ms(ms).await;
         }
+    }
+
+    /// Waits `ms`, or less if a wake-up comes that [`Ctx::answer_wake`]
+    /// answers.
+    pub async fn pause(&self, ms: u32) {
+        let mut timer = Some(sleep_ms(ms));
+        poll_fn(|cx| {
+            if fired(&mut timer, cx) || (self.wake.take(cx) && self.answer_wake()) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     }
 
     /// HTTP checks made plus push connections opened, so far.
@@ -190,7 +207,7 @@ impl Ctx {
         self.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;
-        let url = check_url(
+        let url = &check_url(
             &c.endpoint,
             &c.action,
             &self.order_no,
@@ -199,7 +216,7 @@ impl Ctx {
         );
         self.event("check", via, None);
         let deadline = request_deadline_ms(c.request_timeout_ms, wait_sec.unwrap_or(0));
-        let answer = match http::get_text(&url, deadline).await {
+        let answer = match http::get_text(url, deadline).await {
             Ok(a) => a,
             Err(message) => {
                 self.report(ErrorKind::Check, via, &message);
@@ -237,12 +254,12 @@ impl Ctx {
         if let Some(ms) = wait {
             self.hold_until.set(now + f64::from(ms));
         }
-        let message = match wait {
-            Some(ms) => format!(
-                "status check failed with HTTP {code}; retrying after {ms} ms as the server asked"
-            ),
-            None => format!("status check failed with HTTP {code}"),
-        };
+        let mut message = ["status check failed with HTTP ", &num(code.into())].concat();
+        if let Some(ms) = wait {
+            message += "; retrying after ";
+            message += &num(ms);
+            message += " ms as the server asked";
+        }
         if self.throttled.replace(true) {
             self.event("hold", via, Some(&message));
         } else {
@@ -261,11 +278,8 @@ impl Ctx {
                 return v;
             }
             let delay = backoff.next_delay(js_sys::Math::random());
-            self.event(
-                "retry",
-                Strategy::Poll,
-                Some(&format!("catch-up check again in {delay} ms")),
-            );
+            let detail = ["catch-up check again in ", &num(delay), " ms"].concat();
+            self.event("retry", Strategy::Poll, Some(&detail));
             sleep_ms(delay).await;
         }
     }
@@ -283,7 +297,7 @@ impl Ctx {
                 self.event(
                     "ignored",
                     via,
-                    Some(&format!("a message for order {other}")),
+                    Some(&("a message for order ".to_owned() + &other)),
                 );
                 None
             }
@@ -338,6 +352,23 @@ async fn auto(ctx: &Ctx) -> Final {
 }
 
 /// A timer future; dropping it clears the timer.
-pub fn sleep_ms(ms: u32) -> gloo_timers::future::TimeoutFuture {
-    gloo_timers::future::sleep(Duration::from_millis(u64::from(ms)))
+pub fn sleep_ms(ms: u32) -> TimeoutFuture {
+    TimeoutFuture::new(ms)
+}
+
+/// Whether the timer in `slot` has fired, for a `poll_fn`. A fired timer
+/// leaves the slot, so an empty slot is a timer not set (or spent).
+pub fn fired(slot: &mut Option<TimeoutFuture>, cx: &mut Context<'_>) -> bool {
+    let done = slot
+        .as_mut()
+        .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+    if done {
+        *slot = None;
+    }
+    done
+}
+
+/// A whole number for a message, as JavaScript prints it.
+pub fn num(n: u32) -> String {
+    crate::display::float(n.into())
 }

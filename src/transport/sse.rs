@@ -48,14 +48,15 @@ impl Stream for Source {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let mut source = EventSource::new(&url).map_err(|e| format!("cannot open {url}: {e}"))?;
+    let failed = |what: &str, e: String| [what, &url, ": ", &e].concat();
+    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e.to_string()))?;
     let mut on = |kind| {
         source
             .subscribe(kind)
-            .map_err(|e| format!("cannot listen to {url}: {e}"))
+            .map_err(|e| failed("cannot listen to ", e.to_string()))
     };
     let events = [on("open")?, on("message")?, on("heartbeat")?, on("error")?];
-    Ok(Connection::new(Source {
+    Ok(Box::pin(Source {
         events,
         _source: source,
     }))
