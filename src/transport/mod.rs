@@ -310,45 +310,46 @@ impl Ctx {
 }
 
 /// Watches with the configured strategy until a final verdict.
+///
+/// `"auto"` climbs down the ladder WebSocket → SSE → long polling →
+/// polling, skipping what the browser lacks. A push transport that never
+/// opens, or that opened but then fails to reconnect several times in a
+/// row, gives way to the next rung, and so does long polling whose checks
+/// keep failing. Each rung starts with a check (or an open and its catch-up
+/// check), so no step loses a payment.
 pub async fn run(ctx: &Ctx) -> Final {
-    match ctx.config.strategy {
-        Strategy::Interval => interval::run(ctx).await,
-        Strategy::Poll => poll::run(ctx).await,
-        Strategy::LongPoll => long_poll::run(ctx, false).await.expect("no fallback"),
-        Strategy::Sse => push::run(ctx, Strategy::Sse, sse::connect, false)
-            .await
-            .expect("no fallback"),
-        Strategy::WebSocket => push::run(ctx, Strategy::WebSocket, websocket::connect, false)
-            .await
-            .expect("no fallback"),
-        Strategy::Auto => auto(ctx).await,
+    let auto = ctx.config.strategy == Strategy::Auto;
+    let mut rung = ctx.config.strategy;
+    if auto {
+        rung = if websocket::supported() {
+            Strategy::WebSocket
+        } else {
+            step_down(Strategy::WebSocket)
+        };
+    }
+    loop {
+        let done = match rung {
+            Strategy::Interval => Some(interval::run(ctx).await),
+            Strategy::LongPoll => long_poll::run(ctx, auto).await,
+            Strategy::Sse | Strategy::WebSocket => push::run(ctx, rung, auto).await,
+            _ => Some(poll::run(ctx).await),
+        };
+        if let Some(f) = done {
+            return f;
+        }
+        let next = step_down(rung);
+        ctx.event("fallback", rung, Some(next.name()));
+        rung = next;
     }
 }
 
-/// The ladder WebSocket → SSE → long polling → polling. A push transport
-/// that never opens, or that opened but then fails to reconnect several
-/// times in a row, gives way to the next rung, and so does long polling
-/// whose checks keep failing. Each rung starts with a check (or an open and
-/// its catch-up check), so no step loses a payment.
-async fn auto(ctx: &Ctx) -> Final {
-    if websocket::supported() {
-        if let Some(f) = push::run(ctx, Strategy::WebSocket, websocket::connect, true).await {
-            return f;
-        }
-        let next = if sse::supported() { "sse" } else { "long-poll" };
-        ctx.event("fallback", Strategy::WebSocket, Some(next));
+/// The rung of `"auto"` below `rung`.
+fn step_down(rung: Strategy) -> Strategy {
+    match rung {
+        Strategy::WebSocket if sse::supported() => Strategy::Sse,
+        Strategy::WebSocket | Strategy::Sse => Strategy::LongPoll,
+        _ => Strategy::Poll,
     }
-    if sse::supported() {
-        if let Some(f) = push::run(ctx, Strategy::Sse, sse::connect, true).await {
-            return f;
-        }
-        ctx.event("fallback", Strategy::Sse, Some("long-poll"));
-    }
-    if let Some(f) = long_poll::run(ctx, true).await {
-        return f;
-    }
-    ctx.event("fallback", Strategy::LongPoll, Some("poll"));
-    poll::run(ctx).await
 }
 
 /// A timer future; dropping it clears the timer.

@@ -13,7 +13,7 @@
 //!   delay; the page coming back cuts the delay short and checks at once.
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
-use super::{fired, num, sleep_ms, Ctx, Final, Pushed};
+use super::{fired, num, sleep_ms, sse, websocket, Ctx, Final, Pushed};
 use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
@@ -52,16 +52,15 @@ pub enum PushEvent {
 /// removes the listeners and closes it.
 pub type Connection = Pin<Box<dyn Stream<Item = PushEvent>>>;
 
-/// Runs one push transport until a final verdict. With `fall_back`, gives up
+/// Runs one push transport (`via`: SSE or WebSocket) until a final verdict. With `fall_back`, gives up
 /// (`None`) if the very first connection never proves itself, or if one
 /// did but then [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"`
 /// can try the next transport; without it, `None` is never returned.
-pub async fn run(
-    ctx: &Ctx,
-    via: Strategy,
-    connect: fn(&Ctx) -> Result<Connection, String>,
-    fall_back: bool,
-) -> Option<Final> {
+pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
+    let connect = match via {
+        Strategy::WebSocket => websocket::connect,
+        _ => sse::connect,
+    };
     let mut backoff = Backoff::new(RECONNECT_BASE_MS, RECONNECT_CAP_MS);
     let mut ever_proven = false;
     let mut failed_since_proven = 0;
