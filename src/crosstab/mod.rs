@@ -41,8 +41,7 @@ mod browser {
     use super::policy::{
         channel_name, lead_lock, silence_limit, Message, Source, BEAT_MS, TAKEOVER_GRACE_MS,
     };
-    use crate::transport::{self, fired, sleep_ms, Ctx, Final};
-    use gloo_timers::future::TimeoutFuture;
+    use crate::transport::{self, fired, sleep_ms, Ctx, Final, Sleep};
     use std::future::{poll_fn, Future};
     use std::pin::pin;
     use std::task::Poll;
@@ -59,7 +58,7 @@ mod browser {
     }
 
     /// How long a follower waits for the leader's next heartbeat.
-    fn silence_timer() -> Option<TimeoutFuture> {
+    fn silence_timer() -> Option<Sleep> {
         Some(sleep_ms(silence_limit(js_sys::Math::random())))
     }
 

@@ -20,10 +20,11 @@ use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
 use crate::signal::Signal;
 use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verdict};
-use gloo_timers::future::TimeoutFuture;
+use gloo_timers::callback::Timeout;
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 /// A wake-up that comes within this long of one already answered is answered
@@ -352,14 +353,38 @@ fn step_down(rung: Strategy) -> Strategy {
     }
 }
 
-/// A timer future; dropping it clears the timer.
-pub fn sleep_ms(ms: u32) -> TimeoutFuture {
-    TimeoutFuture::new(ms)
+/// A timer future: gloo-timers' `Timeout` raising a [`Signal`]. Dropping it
+/// clears the timer.
+pub struct Sleep {
+    fired: Rc<Signal>,
+    _timeout: Timeout,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired.take(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A timer of `ms`.
+pub fn sleep_ms(ms: u32) -> Sleep {
+    let fired = Rc::new(Signal::default());
+    let raise = fired.clone();
+    Sleep {
+        fired,
+        _timeout: Timeout::new(ms, move || raise.raise()),
+    }
 }
 
 /// Whether the timer in `slot` has fired, for a `poll_fn`. A fired timer
 /// leaves the slot, so an empty slot is a timer not set (or spent).
-pub fn fired(slot: &mut Option<TimeoutFuture>, cx: &mut Context<'_>) -> bool {
+pub fn fired(slot: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
     let done = slot
         .as_mut()
         .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
