@@ -153,15 +153,15 @@ impl Ctx {
         js_sys::Date::now() - self.last_check_at.get()
     }
 
-    /// Waits out a server's `Retry-After`, if one is in force.
-    pub async fn hold_off(&self, via: Strategy) {
+    /// The wait for a server's `Retry-After`, if one is in force.
+    pub fn hold_off(&self, via: Strategy) -> Option<Sleep> {
         let left = self.hold_until.get() - js_sys::Date::now();
-        if left >= 1.0 {
+        (left >= 1.0).then(|| {
             let ms = left.min(u32::MAX as f64) as u32;
             let detail = ["the server asked to wait ", &num(ms), " ms"].concat();
             self.event("hold", via, Some(&detail));
-            sleep_ms(ms).await;
-        }
+            sleep_ms(ms)
+        })
     }
 
     /// Waits `ms`, or less if a wake-up comes that [`Ctx::answer_wake`]
@@ -200,7 +200,9 @@ impl Ctx {
     /// One HTTP status check (CONTRACT §2). `None` when it failed; the failure
     /// has been reported through `onError`.
     pub async fn check(&self, via: Strategy, wait_sec: Option<u32>) -> Option<Verdict> {
-        self.hold_off(via).await;
+        if let Some(hold) = self.hold_off(via) {
+            hold.await;
+        }
         // This check answers every wake-up raised so far.
         self.wake.clear();
         self.in_flight.set(true);

@@ -65,7 +65,9 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
     let mut ever_proven = false;
     let mut failed_since_proven = 0;
     loop {
-        ctx.hold_off(via).await;
+        if let Some(hold) = ctx.hold_off(via) {
+            hold.await;
+        }
         ctx.count_attempt();
         ctx.event("connect", via, None);
         let proven = match connect(ctx) {
