@@ -59,7 +59,7 @@ impl Ending {
 }
 
 pub struct Watch {
-    ctx: Rc<Ctx>,
+    ctx: Ctx,
     ty: Option<i64>,
     started_at: f64,
     promise: Promise,
@@ -98,14 +98,14 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
-        for old in RUNNING.with(|r| r.borrow().clone()) {
+        for old in all() {
             old.settle(Ending::Cancelled, None);
         }
     }
     let mut resolve = None;
     let promise = Promise::new(&mut |res, _| resolve = Some(res));
     let watch = Rc::new(Watch {
-        ctx: Rc::new(ctx),
+        ctx,
         ty,
         started_at: js_sys::Date::now(),
         promise: promise.clone(),
@@ -134,41 +134,43 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
 
 /// Cancels the watch of `order_no`, or every watch. Returns how many.
 pub fn stop(order_no: Option<&str>) -> usize {
-    let victims: Vec<Rc<Watch>> = RUNNING.with(|r| {
-        r.borrow()
-            .iter()
-            .filter(|w| order_no.is_none_or(|no| w.ctx.order_no == no))
-            .cloned()
-            .collect()
-    });
-    for w in &victims {
-        w.settle(Ending::Cancelled, None);
+    let mut stopped = 0;
+    for w in all() {
+        if order_no.is_none_or(|no| w.ctx.order_no == no) {
+            w.settle(Ending::Cancelled, None);
+            stopped += 1;
+        }
     }
-    victims.len()
+    stopped
 }
 
 /// Wakes every running watch: check now, reconnect now.
 pub fn wake_all(reason: &str) {
-    for w in RUNNING.with(|r| r.borrow().clone()) {
-        w.ctx.event("wake", w.ctx.config.strategy, Some(reason));
-        w.ctx.wake.raise();
-    }
+    tell_all("wake", reason);
 }
 
 /// What the page-lifecycle listeners report, passed on to every watch.
 fn on_lifecycle(change: Change) {
-    let (kind, reason) = match change {
-        Change::Wake(reason) => return wake_all(reason),
-        Change::Suspend(reason) => ("pause", reason),
-        Change::Resume(reason) => ("resume", reason),
-    };
-    for w in RUNNING.with(|r| r.borrow().clone()) {
-        w.ctx.event(kind, w.ctx.config.strategy, Some(reason));
-        w.ctx.life.raise();
-        if kind == "resume" {
-            // Start over with a check, also for a push transport still
-            // connecting.
-            w.ctx.wake.raise();
+    match change {
+        Change::Wake(reason) => tell_all("wake", reason),
+        Change::Suspend(reason) => tell_all("pause", reason),
+        Change::Resume(reason) => tell_all("resume", reason),
+    }
+}
+
+/// Tells every running watch (and its `onEvent`) that the page woke it up
+/// (`"wake"`: check now), was suspended (`"pause"`) or resumed
+/// (`"resume"`: start over with a check, also a push transport still
+/// connecting).
+fn tell_all(kind: &str, reason: &str) {
+    for w in all() {
+        let ctx = &w.ctx;
+        ctx.event(kind, ctx.config.strategy, Some(reason));
+        if kind != "wake" {
+            ctx.life.raise();
+        }
+        if kind != "pause" {
+            ctx.wake.raise();
         }
     }
 }
@@ -178,13 +180,14 @@ pub fn running() -> usize {
     RUNNING.with(|r| r.borrow().len())
 }
 
+/// The running watches, oldest first: a copy, as settling one changes the
+/// registry.
+fn all() -> Vec<Rc<Watch>> {
+    RUNNING.with(|r| r.borrow().clone())
+}
+
 fn find(order_no: &str) -> Option<Rc<Watch>> {
-    RUNNING.with(|r| {
-        r.borrow()
-            .iter()
-            .find(|w| w.ctx.order_no == order_no)
-            .cloned()
-    })
+    all().into_iter().find(|w| w.ctx.order_no == order_no)
 }
 
 /// The transport (or the tab leading this order, see [`crosstab`]), raced
