@@ -30,30 +30,20 @@ use wasm_bindgen::JsValue;
 /// How a watch ended: `outcome.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    Paid,
-    Closed,
-    Expired,
+    /// The server's final verdict: paid, closed or expired (never pending).
+    Final(Verdict),
     Timeout,
     Cancelled,
 }
 
 impl Ending {
+    const PAID: Ending = Ending::Final(Verdict::Paid);
+
     fn name(self) -> &'static str {
         match self {
-            Ending::Paid => "paid",
-            Ending::Closed => "closed",
-            Ending::Expired => "expired",
+            Ending::Final(v) => v.name(),
             Ending::Timeout => "timeout",
             Ending::Cancelled => "cancelled",
-        }
-    }
-
-    fn from_verdict(v: Verdict) -> Ending {
-        match v {
-            Verdict::Paid => Ending::Paid,
-            Verdict::Closed => Ending::Closed,
-            Verdict::Expired => Ending::Expired,
-            Verdict::Pending => unreachable!("a pending verdict does not end a watch"),
         }
     }
 }
@@ -219,7 +209,7 @@ async fn until_final(ctx: &Ctx) -> Option<(Ending, Option<Strategy>, Source)> {
         else {
             return Poll::Pending;
         };
-        let ending = Ending::from_verdict(f.verdict);
+        let ending = Ending::Final(f.verdict);
         Poll::Ready(Some((ending, Some(f.via), source)))
     })
     .await
@@ -248,7 +238,7 @@ impl Watch {
         let ctx = &self.ctx;
         let entry = ctx.config.type_entry(self.ty);
         let pay_status = match ending {
-            Ending::Paid => entry.pay_status.clone(),
+            Ending::PAID => entry.pay_status.clone(),
             _ => JsValue::NULL,
         };
         let outcome = Object::new();
@@ -269,7 +259,7 @@ impl Watch {
             "elapsedMs",
             &(js_sys::Date::now() - self.started_at).round().into(),
         );
-        if ending == Ending::Paid {
+        if ending == Ending::PAID {
             PAID.with(|p| {
                 p.borrow_mut()
                     .push((ctx.order_no.clone(), outcome.clone().into()))
@@ -277,20 +267,20 @@ impl Watch {
         }
         let watch = self.clone();
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
-        if ending == Ending::Paid && ctx.config.analytics && ctx.config.cross_tab {
+        if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
             wasm_bindgen_futures::spawn_local(async move {
                 finish(crosstab::first_to_fire(&no, marker_ms).await);
             });
         } else {
-            finish(ending == Ending::Paid && ctx.config.analytics);
+            finish(ending == Ending::PAID && ctx.config.analytics);
         }
     }
 
     /// The hooks and the promise of a settled watch; `fire`: the analytics too.
     fn finish(&self, ending: Ending, strategy: Strategy, outcome: &Object, fire: bool) {
         let ctx = &self.ctx;
-        if ending == Ending::Paid {
+        if ending == Ending::PAID {
             let entry = ctx.config.type_entry(self.ty);
             let pay_status = entry.pay_status.clone();
             let hooks = &ctx.hooks;
