@@ -63,7 +63,10 @@ impl Stream for Socket {
                     let code = num(e.code.into());
                     PushEvent::Lost(["the socket closed (code ", &code, ")"].concat())
                 }
-                Some(Err(e)) => PushEvent::Lost("the socket failed: ".to_owned() + &e.to_string()),
+                Some(Err(WebSocketError::MessageSendError(e))) => {
+                    PushEvent::Lost("the socket failed: ".to_owned() + &e.to_string())
+                }
+                Some(Err(_)) => PushEvent::Lost("the socket failed".into()),
                 None => return Poll::Ready(None),
             }));
         }
