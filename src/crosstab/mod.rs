@@ -131,15 +131,12 @@ mod browser {
                 Some(sleep_ms(BEAT_MS))
             };
             let mut beats = channel.as_ref().filter(|_| lock.is_some()).and_then(beat);
-            let mut watch = pin!(async {
-                if followed {
-                    // Another tab led: let its last word arrive first.
-                    sleep_ms(TAKEOVER_GRACE_MS).await;
-                }
-                transport::run(ctx).await
-            });
+            // Another tab led: let its last word arrive first.
+            let mut grace = followed.then(|| sleep_ms(TAKEOVER_GRACE_MS));
+            let mut watch = pin!(transport::run(ctx));
             let told = poll_fn(|cx| {
-                if let Poll::Ready(f) = watch.as_mut().poll(cx) {
+                let in_grace = grace.is_some() && !fired(&mut grace, cx);
+                if let Some(Poll::Ready(f)) = (!in_grace).then(|| watch.as_mut().poll(cx)) {
                     // Told while the lock is still held: a follower that gets
                     // it next has heard the outcome first.
                     if let Some(c) = &channel {
