@@ -92,14 +92,13 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
             old.settle(Ending::Cancelled, None);
         }
     }
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    let (promise, resolve) = promise();
     let watch = Rc::new(Watch {
         ctx,
         ty,
         started_at: js_sys::Date::now(),
         promise: promise.clone(),
-        resolve: resolve.expect("the Promise executor runs at once"),
+        resolve,
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
     });
@@ -120,6 +119,13 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     };
     wasm_bindgen_futures::spawn_local(task);
     promise
+}
+
+/// A new promise and the function that resolves it.
+pub fn promise() -> (Promise, Function) {
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    (promise, resolve.expect("the Promise executor runs at once"))
 }
 
 /// Cancels the watch of `order_no`, or every watch. Returns how many.

@@ -4,6 +4,7 @@
 //! API is needed.
 
 use crate::hooks::{get, set};
+use crate::watch::promise;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::future::Future;
 use std::pin::Pin;
@@ -115,11 +116,4 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
         ended: JsFuture::from(pending),
         _granted: on_granted,
     }))
-}
-
-/// A new promise and the function that resolves it.
-fn promise() -> (Promise, Function) {
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
-    (promise, resolve.expect("the Promise executor runs at once"))
 }
