@@ -3,27 +3,27 @@
 //!
 //! The page-lifecycle listeners raise a watch's signals ("check now", "the
 //! page was suspended or resumed"); the transports wait for them inside their
-//! `select!` loops. Raises that come before anyone waits are kept, and many
+//! `poll_fn` loops. Raises that come before anyone waits are kept, and many
 //! raises before a wait count as one: a burst of `visibilitychange`, `focus`
 //! and `online` makes one check, not three.
 
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::cell::Cell;
+use std::task::{Context, Waker};
 
+/// A signal is waited for by one task: the watch's, whose futures all run
+/// in it (the page-lifecycle signals, the tab channel's inbox), or the one
+/// that holds a timer. A raise wakes the task that waited last.
 #[derive(Default)]
 pub struct Signal {
     raised: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    waker: Cell<Option<Waker>>,
 }
 
 impl Signal {
-    /// Raises the signal and wakes every task waiting for it.
+    /// Raises the signal and wakes the task waiting for it.
     pub fn raise(&self) {
         self.raised.set(true);
-        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
-        for w in wakers {
+        if let Some(w) = self.waker.take() {
             w.wake();
         }
     }
@@ -33,28 +33,15 @@ impl Signal {
         self.raised.set(false);
     }
 
-    /// Resolves once the signal is raised, and lowers it.
-    pub fn wait(&self) -> Wait<'_> {
-        Wait(self)
-    }
-}
-
-/// The future of [`Signal::wait`].
-pub struct Wait<'a>(&'a Signal);
-
-impl Future for Wait<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let signal = self.0;
-        if signal.raised.replace(false) {
-            return Poll::Ready(());
-        }
-        let mut wakers = signal.wakers.borrow_mut();
-        if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-            wakers.push(cx.waker().clone());
-        }
-        Poll::Pending
+    /// Whether the signal was raised, lowering it; either way the task of
+    /// `cx` is woken by the next raise. For use inside a `poll_fn`.
+    pub fn take(&self, cx: &mut Context<'_>) -> bool {
+        let waker = match self.waker.take() {
+            Some(w) if w.will_wake(cx.waker()) => w,
+            _ => cx.waker().clone(),
+        };
+        self.waker.set(Some(waker));
+        self.raised.replace(false)
     }
 }
 
@@ -63,6 +50,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::task::Poll;
     use std::task::Wake;
 
     struct Count(AtomicUsize);
@@ -73,8 +61,11 @@ mod tests {
     }
 
     fn poll(signal: &Signal, waker: &Waker) -> Poll<()> {
-        let mut wait = signal.wait();
-        Pin::new(&mut wait).poll(&mut Context::from_waker(waker))
+        if signal.take(&mut Context::from_waker(waker)) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 
     #[test]
@@ -84,11 +75,12 @@ mod tests {
         let s = Signal::default();
         assert_eq!(poll(&s, &waker), Poll::Pending);
         assert_eq!(poll(&s, &waker), Poll::Pending);
-        assert_eq!(
-            s.wakers.borrow().len(),
-            1,
+        let held = s.waker.take();
+        assert!(
+            held.as_ref().is_some_and(|w| w.will_wake(&waker)),
             "one waker, however often polled"
         );
+        s.waker.set(held);
         s.raise();
         s.raise();
         assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once");

@@ -4,7 +4,7 @@
 //! `settle` runs at most once per watch (a flag guards it), so whatever mix
 //! of retries, reconnects and transports reports "paid", the hooks run once
 //! and the promise resolves once (CONTRACT semantics 1). It removes the watch
-//! from the registry and aborts its task, whose future owns every timer,
+//! from the registry and stops its task, whose future owns every timer,
 //! fetch, listener and socket of the watch (semantics 3).
 //!
 //! The registry also owns the page-lifecycle listeners while any watch runs
@@ -19,46 +19,37 @@ use crate::lifecycle::{self, Change, Listeners};
 use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
-use futures::future::{AbortHandle, Abortable, FutureExt};
-use futures::select;
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::Poll;
 use wasm_bindgen::JsValue;
 
 /// How a watch ended: `outcome.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    Paid,
-    Closed,
-    Expired,
+    /// The server's final verdict: paid, closed or expired (never pending).
+    Final(Verdict),
     Timeout,
     Cancelled,
 }
 
 impl Ending {
+    const PAID: Ending = Ending::Final(Verdict::Paid);
+
     fn name(self) -> &'static str {
         match self {
-            Ending::Paid => "paid",
-            Ending::Closed => "closed",
-            Ending::Expired => "expired",
+            Ending::Final(v) => v.name(),
             Ending::Timeout => "timeout",
             Ending::Cancelled => "cancelled",
-        }
-    }
-
-    fn from_verdict(v: Verdict) -> Ending {
-        match v {
-            Verdict::Paid => Ending::Paid,
-            Verdict::Closed => Ending::Closed,
-            Verdict::Expired => Ending::Expired,
-            Verdict::Pending => unreachable!("a pending verdict does not end a watch"),
         }
     }
 }
 
 pub struct Watch {
-    ctx: Rc<Ctx>,
+    ctx: Ctx,
     ty: Option<i64>,
     started_at: f64,
     promise: Promise,
@@ -66,7 +57,6 @@ pub struct Watch {
     settled: Cell<bool>,
     /// How the final status was learned: `outcome.source`.
     source: Cell<Source>,
-    task: RefCell<Option<AbortHandle>>,
 }
 
 thread_local! {
@@ -98,24 +88,20 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
-        for old in RUNNING.with(|r| r.borrow().clone()) {
+        for old in all() {
             old.settle(Ending::Cancelled, None);
         }
     }
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    let (promise, resolve) = promise();
     let watch = Rc::new(Watch {
-        ctx: Rc::new(ctx),
+        ctx,
         ty,
         started_at: js_sys::Date::now(),
         promise: promise.clone(),
-        resolve: resolve.expect("the Promise executor runs at once"),
+        resolve,
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
-        task: RefCell::new(None),
     });
-    let (handle, registration) = AbortHandle::new_pair();
-    *watch.task.borrow_mut() = Some(handle);
     RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
     LISTENERS.with(|l| {
         l.borrow_mut()
@@ -124,9 +110,8 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     let task = {
         let watch = watch.clone();
         async move {
-            let ending = Abortable::new(until_final(watch.ctx.clone()), registration).await;
-            // Aborted means settle() already ran (stop or replacement).
-            if let Ok((ending, via, source)) = ending {
+            // `None`: settle() already ran (stop or replacement).
+            if let Some((ending, via, source)) = until_final(&watch.ctx).await {
                 watch.source.set(source);
                 watch.settle(ending, via);
             }
@@ -136,43 +121,52 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     promise
 }
 
+/// A new promise and the function that resolves it.
+pub fn promise() -> (Promise, Function) {
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    (promise, resolve.expect("the Promise executor runs at once"))
+}
+
 /// Cancels the watch of `order_no`, or every watch. Returns how many.
 pub fn stop(order_no: Option<&str>) -> usize {
-    let victims: Vec<Rc<Watch>> = RUNNING.with(|r| {
-        r.borrow()
-            .iter()
-            .filter(|w| order_no.is_none_or(|no| w.ctx.order_no == no))
-            .cloned()
-            .collect()
-    });
-    for w in &victims {
-        w.settle(Ending::Cancelled, None);
+    let mut stopped = 0;
+    for w in all() {
+        if order_no.is_none_or(|no| w.ctx.order_no == no) {
+            w.settle(Ending::Cancelled, None);
+            stopped += 1;
+        }
     }
-    victims.len()
+    stopped
 }
 
 /// Wakes every running watch: check now, reconnect now.
 pub fn wake_all(reason: &str) {
-    for w in RUNNING.with(|r| r.borrow().clone()) {
-        w.ctx.event("wake", w.ctx.config.strategy, Some(reason));
-        w.ctx.wake.raise();
-    }
+    tell_all("wake", reason);
 }
 
 /// What the page-lifecycle listeners report, passed on to every watch.
 fn on_lifecycle(change: Change) {
-    let (kind, reason) = match change {
-        Change::Wake(reason) => return wake_all(reason),
-        Change::Suspend(reason) => ("pause", reason),
-        Change::Resume(reason) => ("resume", reason),
-    };
-    for w in RUNNING.with(|r| r.borrow().clone()) {
-        w.ctx.event(kind, w.ctx.config.strategy, Some(reason));
-        w.ctx.life.raise();
-        if kind == "resume" {
-            // Start over with a check, also for a push transport still
-            // connecting.
-            w.ctx.wake.raise();
+    match change {
+        Change::Wake(reason) => tell_all("wake", reason),
+        Change::Suspend(reason) => tell_all("pause", reason),
+        Change::Resume(reason) => tell_all("resume", reason),
+    }
+}
+
+/// Tells every running watch (and its `onEvent`) that the page woke it up
+/// (`"wake"`: check now), was suspended (`"pause"`) or resumed
+/// (`"resume"`: start over with a check, also a push transport still
+/// connecting).
+fn tell_all(kind: &str, reason: &str) {
+    for w in all() {
+        let ctx = &w.ctx;
+        ctx.event(kind, ctx.config.strategy, Some(reason));
+        if kind != "wake" {
+            ctx.life.raise();
+        }
+        if kind != "pause" {
+            ctx.wake.raise();
         }
     }
 }
@@ -182,49 +176,49 @@ pub fn running() -> usize {
     RUNNING.with(|r| r.borrow().len())
 }
 
+/// The running watches, oldest first: a copy, as settling one changes the
+/// registry.
+fn all() -> Vec<Rc<Watch>> {
+    RUNNING.with(|r| r.borrow().clone())
+}
+
 fn find(order_no: &str) -> Option<Rc<Watch>> {
-    RUNNING.with(|r| {
-        r.borrow()
-            .iter()
-            .find(|w| w.ctx.order_no == order_no)
-            .cloned()
-    })
+    all().into_iter().find(|w| w.ctx.order_no == order_no)
 }
 
 /// The transport (or the tab leading this order, see [`crosstab`]), raced
-/// against `timeoutMs`. While the page is suspended (back/forward cache,
-/// offline) it is dropped — and with it every request, timer, connection,
-/// channel and lock, so the page may enter the cache and another tab may
-/// lead — and started afresh on resume. Everything is dropped before this
-/// returns.
-async fn until_final(ctx: Rc<Ctx>) -> (Ending, Option<Strategy>, Source) {
-    let deadline = async {
-        match ctx.config.timeout_ms {
-            Some(ms) => transport::sleep_ms(ms).await,
-            None => futures::future::pending::<()>().await,
+/// against `timeoutMs`; `None` once the watch is stopped. While the page is
+/// suspended (back/forward cache, offline) the transport is dropped — and
+/// with it every request, timer, connection, channel and lock, so the page
+/// may enter the cache and another tab may lead — and started afresh on
+/// resume. Everything is dropped before this returns.
+async fn until_final(ctx: &Ctx) -> Option<(Ending, Option<Strategy>, Source)> {
+    let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
+    let mut running = pin!(None);
+    poll_fn(|cx| {
+        if ctx.stop.take(cx) {
+            return Poll::Ready(None);
         }
-    }
-    .fuse();
-    futures::pin_mut!(deadline);
-    loop {
-        while lifecycle::suspended() {
-            select! {
-                () = ctx.life.wait().fuse() => {}
-                () = deadline => return (Ending::Timeout, None, Source::Page),
-            }
+        if transport::fired(&mut deadline, cx) {
+            return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
         }
-        let transport = crosstab::run(&ctx).fuse();
-        futures::pin_mut!(transport);
-        loop {
-            select! {
-                (f, source) = transport => {
-                    return (Ending::from_verdict(f.verdict), Some(f.via), source);
-                }
-                () = deadline => return (Ending::Timeout, None, Source::Page),
-                () = ctx.life.wait().fuse() => if lifecycle::suspended() { break },
-            }
+        // Whatever the page did, it is judged by where it is now.
+        ctx.life.take(cx);
+        if lifecycle::suspended() {
+            running.set(None);
+            return Poll::Pending;
         }
-    }
+        if running.is_none() {
+            running.set(Some(crosstab::run(ctx)));
+        }
+        let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
+        else {
+            return Poll::Pending;
+        };
+        let ending = Ending::Final(f.verdict);
+        Poll::Ready(Some((ending, Some(f.via), source)))
+    })
+    .await
 }
 
 impl Watch {
@@ -246,13 +240,11 @@ impl Watch {
             // Semantics 3: no listener of a finished watch is left.
             LISTENERS.with(|l| l.borrow_mut().take());
         }
-        if let Some(task) = self.task.borrow_mut().take() {
-            task.abort();
-        }
+        self.ctx.stop.raise();
         let ctx = &self.ctx;
         let entry = ctx.config.type_entry(self.ty);
         let pay_status = match ending {
-            Ending::Paid => entry.pay_status.clone(),
+            Ending::PAID => entry.pay_status.clone(),
             _ => JsValue::NULL,
         };
         let outcome = Object::new();
@@ -273,7 +265,7 @@ impl Watch {
             "elapsedMs",
             &(js_sys::Date::now() - self.started_at).round().into(),
         );
-        if ending == Ending::Paid {
+        if ending == Ending::PAID {
             PAID.with(|p| {
                 p.borrow_mut()
                     .push((ctx.order_no.clone(), outcome.clone().into()))
@@ -281,20 +273,20 @@ impl Watch {
         }
         let watch = self.clone();
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
-        if ending == Ending::Paid && ctx.config.analytics && ctx.config.cross_tab {
+        if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
             wasm_bindgen_futures::spawn_local(async move {
                 finish(crosstab::first_to_fire(&no, marker_ms).await);
             });
         } else {
-            finish(ending == Ending::Paid && ctx.config.analytics);
+            finish(ending == Ending::PAID && ctx.config.analytics);
         }
     }
 
     /// The hooks and the promise of a settled watch; `fire`: the analytics too.
     fn finish(&self, ending: Ending, strategy: Strategy, outcome: &Object, fire: bool) {
         let ctx = &self.ctx;
-        if ending == Ending::Paid {
+        if ending == Ending::PAID {
             let entry = ctx.config.type_entry(self.ty);
             let pay_status = entry.pay_status.clone();
             let hooks = &ctx.hooks;

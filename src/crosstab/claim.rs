@@ -134,8 +134,9 @@ fn sweep(storage: &Storage, now: f64) {
 
 /// A random token naming this tab's write.
 fn token() -> String {
-    format!(
-        "{:x}",
-        (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64
-    )
+    let n = (js_sys::Math::random() * 9_007_199_254_740_991.0).floor();
+    js_sys::Number::from(n)
+        .to_string_with_radix(16)
+        .map(String::from)
+        .unwrap_or_default()
 }

@@ -4,7 +4,11 @@
 //! API is needed.
 
 use crate::hooks::{get, set};
+use crate::watch::promise;
 use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Context;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -37,9 +41,10 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Waits until another tab steals the lock (the request rejects).
-    pub async fn stolen(&mut self) {
-        let _ = (&mut self.ended).await;
+    /// Whether another tab has stolen the lock (the request rejected); if
+    /// not, the task of `cx` is woken when it does. For a `poll_fn`.
+    pub fn stolen(&mut self, cx: &mut Context<'_>) -> bool {
+        Pin::new(&mut self.ended).poll(cx).is_ready()
     }
 }
 
@@ -111,11 +116,4 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
         ended: JsFuture::from(pending),
         _granted: on_granted,
     }))
-}
-
-/// A new promise and the function that resolves it.
-fn promise() -> (Promise, Function) {
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
-    (promise, resolve.expect("the Promise executor runs at once"))
 }

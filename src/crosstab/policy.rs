@@ -37,22 +37,22 @@ pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
 
 /// The `localStorage` key of an order's paid marker.
 pub fn marker_key(order_no: &str) -> String {
-    format!("{MARKER_PREFIX}{order_no}")
+    [MARKER_PREFIX, order_no].concat()
 }
 
 /// The Web Lock held by the tab that watches the order for every tab.
 pub fn lead_lock(order_no: &str) -> String {
-    format!("{PREFIX}lead:{order_no}")
+    [PREFIX, "lead:", order_no].concat()
 }
 
 /// The Web Lock held while a tab decides whether it fires the analytics.
 pub fn claim_lock(order_no: &str) -> String {
-    format!("{PREFIX}claim:{order_no}")
+    [PREFIX, "claim:", order_no].concat()
 }
 
 /// The `BroadcastChannel` of the tabs watching one order.
 pub fn channel_name(order_no: &str) -> String {
-    format!("{PREFIX}order:{order_no}")
+    [PREFIX, "order:", order_no].concat()
 }
 
 /// The value of a paid marker: until when it counts (ms since the epoch),
@@ -72,7 +72,7 @@ impl Marker {
     }
 
     pub fn encode(&self) -> String {
-        format!("{} {}", self.until as u64, self.token)
+        [&whole(self.until), " ", &self.token].concat()
     }
 
     /// `None` for anything that is not a marker this version wrote.
@@ -88,6 +88,11 @@ impl Marker {
     pub fn is_fresh(&self, now: f64) -> bool {
         now < self.until
     }
+}
+
+/// A time in whole milliseconds, as stored (fractions dropped).
+fn whole(ms: f64) -> String {
+    crate::display::float(ms.trunc().max(0.0))
 }
 
 /// A leading whole number of milliseconds and the text after its space.
@@ -121,7 +126,8 @@ pub struct Bid {
 
 impl Bid {
     pub fn encode(&self) -> String {
-        format!("{} {} {}", self.until as u64, self.at as u64, self.order_no)
+        let (until, at) = (whole(self.until), whole(self.at));
+        [&until, " ", &at, " ", &self.order_no].concat()
     }
 
     pub fn decode(text: &str) -> Option<Bid> {
@@ -137,7 +143,7 @@ impl Bid {
 
 /// The `localStorage` key of the bid of the tab with `token`.
 pub fn bid_key(token: &str) -> String {
-    format!("{BID_PREFIX}{token}")
+    [BID_PREFIX, token].concat()
 }
 
 /// Whether the bid `(at, token)` is the earliest of `bids` (ties: the
@@ -196,7 +202,7 @@ impl Message {
     pub fn encode(&self) -> String {
         match self {
             Message::Beat => "beat".to_owned(),
-            Message::Final { verdict, via } => format!("final {} {}", verdict.name(), via.name()),
+            Message::Final { verdict, via } => ["final ", verdict.name(), " ", via.name()].concat(),
         }
     }
 

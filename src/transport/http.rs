@@ -15,11 +15,13 @@
 //! but resolves a cut chunked response with the bytes that arrived, so a JSON
 //! text that ends with a bracket still open counts as cut here as well.
 
-use super::sleep_ms;
+use super::{fired, num, sleep_ms};
 use crate::hooks::describe;
 use crate::status::is_cut_json;
-use futures::{select, FutureExt};
 use gloo_net::http::Request;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 use web_sys::{AbortController, RequestCache, RequestInit};
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
@@ -41,19 +43,20 @@ pub struct Answer {
 
 /// The answer of `url`, or why there is none.
 pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
+    let failed = "status check failed: ";
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
     init.set_signal(Some(&abort.0.signal()));
     init.set_cache(RequestCache::NoStore);
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
-        .map_err(|e| format!("status check failed: {}", describe(&e)))?;
-    let fetch = async {
+        .map_err(|e| failed.to_owned() + &describe(&e))?;
+    let mut fetch = pin!(async {
         // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
         let response = request
             .send()
             .await
-            .map_err(|e| format!("status check failed: {e}"))?;
+            .map_err(|e| failed.to_owned() + &e.to_string())?;
         let code = response.status();
         let retry_after = match code {
             429 | 503 => response.headers().get("retry-after"),
@@ -62,23 +65,25 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
         let text = response
             .text()
             .await
-            .map_err(|e| format!("status answer could not be read: {e}"))?;
+            .map_err(|e| "status answer could not be read: ".to_owned() + &e.to_string())?;
         if is_cut_json(&text) {
-            return Err(format!(
-                "status check failed: the answer was cut off after {} bytes",
-                text.len()
-            ));
+            let bytes = num(text.len() as u32);
+            return Err([failed, "the answer was cut off after ", &bytes, " bytes"].concat());
         }
         Ok(Answer {
             status: code,
             text,
             retry_after,
         })
-    };
-    select! {
-        answer = fetch.fuse() => answer,
-        _ = sleep_ms(deadline_ms).fuse() => {
-            Err(format!("status check took longer than {deadline_ms} ms and was aborted"))
+    });
+    let mut deadline = Some(sleep_ms(deadline_ms));
+    poll_fn(|cx| {
+        if fired(&mut deadline, cx) {
+            let ms = num(deadline_ms);
+            let why = ["status check took longer than ", &ms, " ms and was aborted"];
+            return Poll::Ready(Err(why.concat()));
         }
-    }
+        fetch.as_mut().poll(cx)
+    })
+    .await
 }

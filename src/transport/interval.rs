@@ -4,35 +4,41 @@
 //! overlapping checks from one page. A wake-up (the page came back) checks
 //! at once.
 
-use super::{sleep_ms, Ctx, Final};
+use super::{fired, sleep_ms, Ctx, Final};
 use crate::options::Strategy;
-use futures::future::{Fuse, FusedFuture, FutureExt, LocalBoxFuture};
-use futures::select;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 
 pub async fn run(ctx: &Ctx) -> Final {
-    let start_check = || ctx.check(Strategy::Interval, None).boxed_local().fuse();
-    let mut check: Fuse<LocalBoxFuture<'_, _>> = start_check();
-    let mut tick = sleep_ms(ctx.poll_gap()).fuse();
-    loop {
-        select! {
-            answer = check => {
-                if let Some(verdict) = answer.filter(|v| v.is_final()) {
-                    return Final { verdict, via: Strategy::Interval };
-                }
-            }
-            () = tick => {
-                tick = sleep_ms(ctx.poll_gap()).fuse();
-                if check.is_terminated() {
-                    check = start_check();
-                } else {
-                    ctx.event("skip", Strategy::Interval, Some("previous check still in flight"));
-                }
-            }
-            () = ctx.wake.wait().fuse() => {
-                if ctx.answer_wake() && check.is_terminated() {
-                    check = start_check();
-                }
+    let via = Strategy::Interval;
+    let mut check = pin!(Some(ctx.check(via, None)));
+    let mut tick = Some(sleep_ms(ctx.poll_gap()));
+    poll_fn(|cx| {
+        if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
+            check.set(None);
+            if let Some(verdict) = answer.filter(|v| v.is_final()) {
+                return Poll::Ready(Final { verdict, via });
             }
         }
-    }
+        let mut renewed = false;
+        if fired(&mut tick, cx) {
+            tick = Some(sleep_ms(ctx.poll_gap()));
+            renewed = true;
+            if check.is_some() {
+                ctx.event("skip", via, Some("previous check still in flight"));
+            }
+        }
+        let woke = ctx.wake.take(cx) && ctx.answer_wake();
+        if check.is_none() && (renewed || woke) {
+            check.set(Some(ctx.check(via, None)));
+            renewed = true;
+        }
+        if renewed {
+            // The new timer or check is first polled on the next round.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -7,11 +7,13 @@
 //! a fresh one: after a freeze or a network change the held one may be
 //! dead without knowing it. Still one request at a time.
 
-use super::{sleep_ms, Ctx, Final, WAKE_QUIET_MS};
+use super::{Ctx, Final, WAKE_QUIET_MS};
 use crate::options::Strategy;
 use crate::schedule::long_poll_gap;
 use crate::status::Verdict;
-use futures::{select, FutureExt};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 
 /// Failed checks in a row after which `"auto"` steps down to polling.
 const STEP_DOWN_AFTER: u32 = 3;
@@ -40,14 +42,7 @@ pub async fn run(ctx: &Ctx, step_down: bool) -> Option<Final> {
         let elapsed = (js_sys::Date::now() - started).clamp(0.0, u32::MAX as f64) as u32;
         let gap = long_poll_gap(ctx.poll_gap(), elapsed);
         if gap > 0 {
-            let pause = sleep_ms(gap).fuse();
-            futures::pin_mut!(pause);
-            loop {
-                select! {
-                    () = pause => break,
-                    () = ctx.wake.wait().fuse() => if ctx.answer_wake() { break },
-                }
-            }
+            ctx.pause(gap).await;
         }
     }
 }
@@ -59,17 +54,17 @@ enum Held {
 }
 
 async fn held_check(ctx: &Ctx, wait: u32) -> Held {
-    let check = ctx.check(Strategy::LongPoll, Some(wait)).fuse();
-    futures::pin_mut!(check);
-    loop {
-        select! {
-            answer = check => return Held::Answer(answer),
-            () = ctx.wake.wait().fuse() => {
-                if ctx.since_check_started() >= WAKE_QUIET_MS {
-                    ctx.event("replace", Strategy::LongPoll, Some("the page came back: a fresh request"));
-                    return Held::Replaced;
-                }
-            }
+    let mut check = pin!(ctx.check(Strategy::LongPoll, Some(wait)));
+    poll_fn(|cx| {
+        if let Poll::Ready(answer) = check.as_mut().poll(cx) {
+            return Poll::Ready(Held::Answer(answer));
         }
-    }
+        if ctx.wake.take(cx) && ctx.since_check_started() >= WAKE_QUIET_MS {
+            let detail = "the page came back: a fresh request";
+            ctx.event("replace", Strategy::LongPoll, Some(detail));
+            return Poll::Ready(Held::Replaced);
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -20,8 +20,12 @@ use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
 use crate::signal::Signal;
 use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verdict};
+use gloo_timers::callback::Timeout;
 use std::cell::Cell;
-use std::time::Duration;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
 /// A wake-up that comes within this long of one already answered is answered
 /// by that one's check: a burst of lifecycle events makes one request.
@@ -54,6 +58,8 @@ pub struct Ctx {
     pub wake: Signal,
     /// The page was suspended or resumed ([`crate::lifecycle`]).
     pub life: Signal,
+    /// The watch ended: its task drops everything and ends.
+    pub stop: Signal,
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
     /// A wake-up came while a check was in flight; that check may have
@@ -105,6 +111,7 @@ impl Ctx {
             started_at: js_sys::Date::now(),
             wake: Signal::default(),
             life: Signal::default(),
+            stop: Signal::default(),
             attempts: Cell::new(0),
             in_flight: Cell::new(false),
             wake_after_check: Cell::new(false),
@@ -146,18 +153,29 @@ impl Ctx {
         js_sys::Date::now() - self.last_check_at.get()
     }
 
-    /// Waits out a server's `Retry-After`, if one is in force.
-    pub async fn hold_off(&self, via: Strategy) {
+    /// The wait for a server's `Retry-After`, if one is in force.
+    pub fn hold_off(&self, via: Strategy) -> Option<Sleep> {
         let left = self.hold_until.get() - js_sys::Date::now();
-        if left >= 1.0 {
+        (left >= 1.0).then(|| {
             let ms = left.min(u32::MAX as f64) as u32;
-            self.event(
-                "hold",
-                via,
-                Some(&format!("the server asked to wait {ms} ms")),
-            );
-            sleep_ms(ms).await;
-        }
+            let detail = ["the server asked to wait ", &num(ms), " ms"].concat();
+            self.event("hold", via, Some(&detail));
+            sleep_ms(ms)
+        })
+    }
+
+    /// Waits `ms`, or less if a wake-up comes that [`Ctx::answer_wake`]
+    /// answers.
+    pub async fn pause(&self, ms: u32) {
+        let mut timer = Some(sleep_ms(ms));
+        poll_fn(|cx| {
+            if fired(&mut timer, cx) || (self.wake.take(cx) && self.answer_wake()) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     }
 
     /// HTTP checks made plus push connections opened, so far.
@@ -182,7 +200,9 @@ impl Ctx {
     /// One HTTP status check (CONTRACT §2). `None` when it failed; the failure
     /// has been reported through `onError`.
     pub async fn check(&self, via: Strategy, wait_sec: Option<u32>) -> Option<Verdict> {
-        self.hold_off(via).await;
+        if let Some(hold) = self.hold_off(via) {
+            hold.await;
+        }
         // This check answers every wake-up raised so far.
         self.wake.clear();
         self.in_flight.set(true);
@@ -190,7 +210,7 @@ impl Ctx {
         self.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;
-        let url = check_url(
+        let url = &check_url(
             &c.endpoint,
             &c.action,
             &self.order_no,
@@ -199,7 +219,7 @@ impl Ctx {
         );
         self.event("check", via, None);
         let deadline = request_deadline_ms(c.request_timeout_ms, wait_sec.unwrap_or(0));
-        let answer = match http::get_text(&url, deadline).await {
+        let answer = match http::get_text(url, deadline).await {
             Ok(a) => a,
             Err(message) => {
                 self.report(ErrorKind::Check, via, &message);
@@ -237,12 +257,12 @@ impl Ctx {
         if let Some(ms) = wait {
             self.hold_until.set(now + f64::from(ms));
         }
-        let message = match wait {
-            Some(ms) => format!(
-                "status check failed with HTTP {code}; retrying after {ms} ms as the server asked"
-            ),
-            None => format!("status check failed with HTTP {code}"),
-        };
+        let mut message = ["status check failed with HTTP ", &num(code.into())].concat();
+        if let Some(ms) = wait {
+            message += "; retrying after ";
+            message += &num(ms);
+            message += " ms as the server asked";
+        }
         if self.throttled.replace(true) {
             self.event("hold", via, Some(&message));
         } else {
@@ -261,11 +281,8 @@ impl Ctx {
                 return v;
             }
             let delay = backoff.next_delay(js_sys::Math::random());
-            self.event(
-                "retry",
-                Strategy::Poll,
-                Some(&format!("catch-up check again in {delay} ms")),
-            );
+            let detail = ["catch-up check again in ", &num(delay), " ms"].concat();
+            self.event("retry", Strategy::Poll, Some(&detail));
             sleep_ms(delay).await;
         }
     }
@@ -283,7 +300,7 @@ impl Ctx {
                 self.event(
                     "ignored",
                     via,
-                    Some(&format!("a message for order {other}")),
+                    Some(&("a message for order ".to_owned() + &other)),
                 );
                 None
             }
@@ -296,48 +313,90 @@ impl Ctx {
 }
 
 /// Watches with the configured strategy until a final verdict.
+///
+/// `"auto"` climbs down the ladder WebSocket → SSE → long polling →
+/// polling, skipping what the browser lacks. A push transport that never
+/// opens, or that opened but then fails to reconnect several times in a
+/// row, gives way to the next rung, and so does long polling whose checks
+/// keep failing. Each rung starts with a check (or an open and its catch-up
+/// check), so no step loses a payment.
 pub async fn run(ctx: &Ctx) -> Final {
-    match ctx.config.strategy {
-        Strategy::Interval => interval::run(ctx).await,
-        Strategy::Poll => poll::run(ctx).await,
-        Strategy::LongPoll => long_poll::run(ctx, false).await.expect("no fallback"),
-        Strategy::Sse => push::run(ctx, Strategy::Sse, sse::connect, false)
-            .await
-            .expect("no fallback"),
-        Strategy::WebSocket => push::run(ctx, Strategy::WebSocket, websocket::connect, false)
-            .await
-            .expect("no fallback"),
-        Strategy::Auto => auto(ctx).await,
+    let auto = ctx.config.strategy == Strategy::Auto;
+    let mut rung = ctx.config.strategy;
+    if auto {
+        rung = if websocket::supported() {
+            Strategy::WebSocket
+        } else {
+            step_down(Strategy::WebSocket)
+        };
+    }
+    loop {
+        let done = match rung {
+            Strategy::Interval => Some(interval::run(ctx).await),
+            Strategy::LongPoll => long_poll::run(ctx, auto).await,
+            Strategy::Sse | Strategy::WebSocket => push::run(ctx, rung, auto).await,
+            _ => Some(poll::run(ctx).await),
+        };
+        if let Some(f) = done {
+            return f;
+        }
+        let next = step_down(rung);
+        ctx.event("fallback", rung, Some(next.name()));
+        rung = next;
     }
 }
 
-/// The ladder WebSocket → SSE → long polling → polling. A push transport
-/// that never opens, or that opened but then fails to reconnect several
-/// times in a row, gives way to the next rung, and so does long polling
-/// whose checks keep failing. Each rung starts with a check (or an open and
-/// its catch-up check), so no step loses a payment.
-async fn auto(ctx: &Ctx) -> Final {
-    if websocket::supported() {
-        if let Some(f) = push::run(ctx, Strategy::WebSocket, websocket::connect, true).await {
-            return f;
-        }
-        let next = if sse::supported() { "sse" } else { "long-poll" };
-        ctx.event("fallback", Strategy::WebSocket, Some(next));
+/// The rung of `"auto"` below `rung`.
+fn step_down(rung: Strategy) -> Strategy {
+    match rung {
+        Strategy::WebSocket if sse::supported() => Strategy::Sse,
+        Strategy::WebSocket | Strategy::Sse => Strategy::LongPoll,
+        _ => Strategy::Poll,
     }
-    if sse::supported() {
-        if let Some(f) = push::run(ctx, Strategy::Sse, sse::connect, true).await {
-            return f;
-        }
-        ctx.event("fallback", Strategy::Sse, Some("long-poll"));
-    }
-    if let Some(f) = long_poll::run(ctx, true).await {
-        return f;
-    }
-    ctx.event("fallback", Strategy::LongPoll, Some("poll"));
-    poll::run(ctx).await
 }
 
-/// A timer future; dropping it clears the timer.
-pub fn sleep_ms(ms: u32) -> gloo_timers::future::TimeoutFuture {
-    gloo_timers::future::sleep(Duration::from_millis(u64::from(ms)))
+/// A timer future: gloo-timers' `Timeout` raising a [`Signal`]. Dropping it
+/// clears the timer.
+pub struct Sleep {
+    fired: Rc<Signal>,
+    _timeout: Timeout,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired.take(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A timer of `ms`.
+pub fn sleep_ms(ms: u32) -> Sleep {
+    let fired = Rc::new(Signal::default());
+    let raise = fired.clone();
+    Sleep {
+        fired,
+        _timeout: Timeout::new(ms, move || raise.raise()),
+    }
+}
+
+/// Whether the timer in `slot` has fired, for a `poll_fn`. A fired timer
+/// leaves the slot, so an empty slot is a timer not set (or spent).
+pub fn fired(slot: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
+    let done = slot
+        .as_mut()
+        .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+    if done {
+        *slot = None;
+    }
+    done
+}
+
+/// A whole number for a message, as JavaScript prints it.
+pub fn num(n: u32) -> String {
+    crate::display::float(n.into())
 }

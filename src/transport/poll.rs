@@ -3,9 +3,8 @@
 //! once the watch is `slowAfterMs` old. A wake-up (the page came back)
 //! cuts the wait short.
 
-use super::{sleep_ms, Ctx, Final};
+use super::{Ctx, Final};
 use crate::options::Strategy;
-use futures::{select, FutureExt};
 
 pub async fn run(ctx: &Ctx) -> Final {
     loop {
@@ -17,13 +16,6 @@ pub async fn run(ctx: &Ctx) -> Final {
                 };
             }
         }
-        let gap = sleep_ms(ctx.poll_gap()).fuse();
-        futures::pin_mut!(gap);
-        loop {
-            select! {
-                () = gap => break,
-                () = ctx.wake.wait().fuse() => if ctx.answer_wake() { break },
-            }
-        }
+        ctx.pause(ctx.poll_gap()).await;
     }
 }

@@ -13,15 +13,16 @@
 //!   delay; the page coming back cuts the delay short and checks at once.
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
-use super::{sleep_ms, Ctx, Final, Pushed};
+use super::{fired, num, sleep_ms, sse, websocket, Ctx, Final, Pushed};
 use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
-use futures::future::{Fuse, FusedFuture, FutureExt, LocalBoxFuture};
-use futures::stream::{self, LocalBoxStream, Stream};
-use futures::{select, StreamExt};
-use gloo_timers::future::TimeoutFuture;
+use futures::future::LocalBoxFuture;
+use futures::stream::Stream;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
+use std::task::Poll;
 
 /// First reconnect delay (before jitter) and the most it grows to.
 const RECONNECT_BASE_MS: u32 = 500;
@@ -49,33 +50,24 @@ pub enum PushEvent {
 /// An open (or opening) push connection: the stream of what it tells the
 /// loop. Behind it is gloo-net's event source or socket, whose `Drop`
 /// removes the listeners and closes it.
-pub struct Connection {
-    pub events: stream::Fuse<LocalBoxStream<'static, PushEvent>>,
-}
+pub type Connection = Pin<Box<dyn Stream<Item = PushEvent>>>;
 
-impl Connection {
-    pub fn new(events: impl Stream<Item = PushEvent> + 'static) -> Connection {
-        Connection {
-            events: events.boxed_local().fuse(),
-        }
-    }
-}
-
-/// Runs one push transport until a final verdict. With `fall_back`, gives up
+/// Runs one push transport (`via`: SSE or WebSocket) until a final verdict. With `fall_back`, gives up
 /// (`None`) if the very first connection never proves itself, or if one
 /// did but then [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"`
 /// can try the next transport; without it, `None` is never returned.
-pub async fn run(
-    ctx: &Ctx,
-    via: Strategy,
-    connect: fn(&Ctx) -> Result<Connection, String>,
-    fall_back: bool,
-) -> Option<Final> {
+pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
+    let connect = match via {
+        Strategy::WebSocket => websocket::connect,
+        _ => sse::connect,
+    };
     let mut backoff = Backoff::new(RECONNECT_BASE_MS, RECONNECT_CAP_MS);
     let mut ever_proven = false;
     let mut failed_since_proven = 0;
     loop {
-        ctx.hold_off(via).await;
+        if let Some(hold) = ctx.hold_off(via) {
+            hold.await;
+        }
         ctx.count_attempt();
         ctx.event("connect", via, None);
         let proven = match connect(ctx) {
@@ -98,12 +90,27 @@ pub async fn run(
             return None;
         }
         let delay = backoff.next_delay(js_sys::Math::random());
-        ctx.event("reconnect", via, Some(&format!("in {delay} ms")));
+        ctx.event(
+            "reconnect",
+            via,
+            Some(&["in ", &num(delay), " ms"].concat()),
+        );
         let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
         if let Some(done) = wait_to_reconnect(ctx, delay, check_meanwhile).await {
             return Some(done);
         }
     }
+}
+
+/// What woke [`session`] up.
+enum Heard {
+    /// The connection said something, or ended (`None`).
+    Event(Option<PushEvent>),
+    CaughtUp(Verdict),
+    Woken,
+    Proven,
+    NotOpened,
+    Silence,
 }
 
 /// Reads one connection until it reports a final verdict, or is lost
@@ -115,21 +122,39 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<Final, bool> {
     let open_within = ctx.config.request_timeout_ms;
-    let mut opening = sleep_ms(open_within).fuse();
+    let mut opening = Some(sleep_ms(open_within));
     let mut proven = false;
-    let mut proving: Fuse<TimeoutFuture> = Fuse::terminated();
-    let mut catch_up: Fuse<LocalBoxFuture<'_, Verdict>> = Fuse::terminated();
+    let mut proving = None;
+    let mut catch_up: Option<LocalBoxFuture<'_, Verdict>> = None;
     let mut liveness: Option<u32> = None;
-    let mut silence: Fuse<TimeoutFuture> = Fuse::terminated();
+    let mut silence = None;
     loop {
-        select! {
-            event = conn.events.next() => {
+        let heard = poll_fn(|cx| {
+            Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
+                Heard::Event(event)
+            } else if let Some(Poll::Ready(v)) = catch_up.as_mut().map(|c| c.as_mut().poll(cx)) {
+                Heard::CaughtUp(v)
+            } else if ctx.wake.take(cx) {
+                Heard::Woken
+            } else if fired(&mut proving, cx) {
+                Heard::Proven
+            } else if fired(&mut opening, cx) {
+                Heard::NotOpened
+            } else if fired(&mut silence, cx) {
+                Heard::Silence
+            } else {
+                return Poll::Pending;
+            })
+        })
+        .await;
+        match heard {
+            Heard::Event(event) => {
                 match event {
                     Some(PushEvent::Open) => {
-                        opening = Fuse::terminated();
-                        proving = sleep_ms(PROVEN_AFTER_MS).fuse();
+                        opening = None;
+                        proving = Some(sleep_ms(PROVEN_AFTER_MS));
                         ctx.event("open", via, None);
-                        catch_up = ctx.catch_up().boxed_local().fuse();
+                        catch_up = Some(Box::pin(ctx.catch_up()));
                     }
                     Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
                         Some(Pushed::Status(verdict)) => {
@@ -151,32 +176,42 @@ async fn session(
                     backoff.reset();
                 }
                 // Anything heard proves the connection alive.
-                if let Some(ms) = liveness {
-                    silence = sleep_ms(ms).fuse();
-                }
-            },
-            () = proving => {
+                silence = liveness.map(sleep_ms);
+            }
+            Heard::Proven => {
                 proven = true;
                 backoff.reset();
             }
-            () = opening => {
-                let why = format!("the connection did not open within {open_within} ms");
-                return Err(lost(ctx, via, &why, false));
+            Heard::NotOpened => {
+                let why = [
+                    "the connection did not open within ",
+                    &num(open_within),
+                    " ms",
+                ];
+                return Err(lost(ctx, via, &why.concat(), false));
             }
-            () = silence => {
-                let ms = liveness.unwrap_or_default();
-                let why = format!("nothing heard for {ms} ms (no heartbeat): the connection is taken for dead");
-                return Err(lost(ctx, via, &why, proven));
+            Heard::Silence => {
+                let ms = num(liveness.unwrap_or_default());
+                let why = [
+                    "nothing heard for ",
+                    &ms,
+                    " ms (no heartbeat): the connection is taken for dead",
+                ];
+                return Err(lost(ctx, via, &why.concat(), proven));
             }
-            verdict = catch_up => {
+            Heard::CaughtUp(verdict) => {
+                catch_up = None;
                 if verdict.is_final() {
-                    return Ok(Final { verdict, via: Strategy::Poll });
+                    return Ok(Final {
+                        verdict,
+                        via: Strategy::Poll,
+                    });
                 }
             }
-            () = ctx.wake.wait().fuse() => {
+            Heard::Woken => {
                 // The page came back: check now, whatever the connection says.
                 if ctx.answer_wake() {
-                    catch_up = ctx.catch_up().boxed_local().fuse();
+                    catch_up = Some(Box::pin(ctx.catch_up()));
                 }
             }
         }
@@ -204,26 +239,24 @@ fn liveness_ms(ctx: &Ctx, server_every: Option<u32>) -> Option<u32> {
 /// `check_meanwhile`. A wake-up ends the wait at once and leaves the
 /// wake-up raised, so the next session checks before its connection opens.
 async fn wait_to_reconnect(ctx: &Ctx, delay_ms: u32, check_meanwhile: bool) -> Option<Final> {
-    let mut wait = sleep_ms(delay_ms).fuse();
-    let mut check: Fuse<LocalBoxFuture<'_, _>> = if check_meanwhile {
-        ctx.check(Strategy::Poll, None).boxed_local().fuse()
-    } else {
-        Fuse::terminated()
-    };
-    loop {
-        select! {
-            answer = check => {
-                if let Some(verdict) = answer.filter(|v| v.is_final()) {
-                    return Some(Final { verdict, via: Strategy::Poll });
-                }
-            }
-            () = wait => return None,
-            () = ctx.wake.wait().fuse() => {
-                if check.is_terminated() {
-                    ctx.wake.raise();
-                    return None;
-                }
+    let mut wait = Some(sleep_ms(delay_ms));
+    let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
+    poll_fn(|cx| {
+        if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
+            check.set(None);
+            if let Some(verdict) = answer.filter(|v| v.is_final()) {
+                let via = Strategy::Poll;
+                return Poll::Ready(Some(Final { verdict, via }));
             }
         }
-    }
+        if fired(&mut wait, cx) {
+            return Poll::Ready(None);
+        }
+        if ctx.wake.take(cx) && check.is_none() {
+            ctx.wake.raise();
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }

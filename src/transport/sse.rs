@@ -22,7 +22,7 @@ pub fn supported() -> bool {
 /// drop in this order).
 struct Source {
     /// `open`, `message`, `heartbeat`, `error`, polled in this order.
-    events: [EventSourceSubscription; 4],
+    events: Vec<EventSourceSubscription>,
     _source: EventSource,
 }
 
@@ -48,14 +48,14 @@ impl Stream for Source {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let mut source = EventSource::new(&url).map_err(|e| format!("cannot open {url}: {e}"))?;
-    let mut on = |kind| {
-        source
-            .subscribe(kind)
-            .map_err(|e| format!("cannot listen to {url}: {e}"))
-    };
-    let events = [on("open")?, on("message")?, on("heartbeat")?, on("error")?];
-    Ok(Connection::new(Source {
+    let failed = |what: &str, e: String| [what, &url, ": ", &e].concat();
+    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e.to_string()))?;
+    let mut events = Vec::with_capacity(4);
+    for kind in ["open", "message", "heartbeat", "error"] {
+        let sub = source.subscribe(kind);
+        events.push(sub.map_err(|e| failed("cannot listen to ", e.to_string()))?);
+    }
+    Ok(Box::pin(Source {
         events,
         _source: source,
     }))

@@ -5,7 +5,7 @@
 //! reconnect loop checks on; frames for another order are ignored.
 
 use super::push::{Connection, PushEvent};
-use super::Ctx;
+use super::{num, Ctx};
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
@@ -60,9 +60,13 @@ impl Stream for Socket {
                 // The close event that follows says more.
                 Some(Err(WebSocketError::ConnectionError)) => continue,
                 Some(Err(WebSocketError::ConnectionClose(e))) => {
-                    PushEvent::Lost(format!("the socket closed (code {})", e.code))
+                    let code = num(e.code.into());
+                    PushEvent::Lost(["the socket closed (code ", &code, ")"].concat())
                 }
-                Some(Err(e)) => PushEvent::Lost(format!("the socket failed: {e}")),
+                Some(Err(WebSocketError::MessageSendError(e))) => {
+                    PushEvent::Lost("the socket failed: ".to_owned() + &e.to_string())
+                }
+                Some(Err(_)) => PushEvent::Lost("the socket failed".into()),
                 None => return Poll::Ready(None),
             }));
         }
@@ -71,15 +75,16 @@ impl Stream for Socket {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = &ctx.ws_url;
-    let socket = WebSocket::open(url).map_err(|e| format!("cannot open {url}: {e}"))?;
+    let socket =
+        WebSocket::open(url).map_err(|e| ["cannot open ", url, ": ", &e.to_string()].concat())?;
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
     let no = js_sys::JSON::stringify(&ctx.order_no.as_str().into())
         .map(String::from)
         .unwrap_or_default();
-    Ok(Connection::new(Socket {
+    Ok(Box::pin(Socket {
         socket: Some(socket),
-        hello: Some(format!(r#"{{"order_no":{no},"heartbeat":true}}"#)),
+        hello: Some([r#"{"order_no":"#, &no, r#","heartbeat":true}"#].concat()),
     }))
 }
