@@ -21,7 +21,11 @@ pub fn quoted(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\0' => out.push_str("\\0"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_control() => {
+                out.push_str("\\u{");
+                out.push_str(&hex(c.into()));
+                out.push('}');
+            }
             c => out.push(c),
         }
     }
@@ -33,8 +37,26 @@ pub fn quoted(s: &str) -> String {
 /// `-5`, `2000`, `0.25`, `NaN`, `Infinity`.
 #[cfg(target_arch = "wasm32")]
 pub fn float(n: f64) -> String {
+    in_radix(n, 10)
+}
+
+/// `n` in lowercase hex, as `{:x}` writes it.
+#[cfg(target_arch = "wasm32")]
+fn hex(n: u32) -> String {
+    in_radix(n.into(), 16)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn hex(n: u32) -> String {
+    format!("{n:x}")
+}
+
+/// `Number#toString(radix)`: the browser writes the digits, so the wasm
+/// module links no integer or float formatter for them.
+#[cfg(target_arch = "wasm32")]
+fn in_radix(n: f64, radix: u8) -> String {
     js_sys::Number::from(n)
-        .to_string_with_radix(10)
+        .to_string_with_radix(radix)
         .map(String::from)
         .unwrap_or_default()
 }

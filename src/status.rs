@@ -56,7 +56,12 @@ pub enum BodyError {
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BodyError::Http(code) => write!(f, "status check failed with HTTP {code}"),
+            // The code through `display::float`: no integer formatter in the wasm.
+            BodyError::Http(code) => write!(
+                f,
+                "status check failed with HTTP {}",
+                display::float((*code).into())
+            ),
             BodyError::NotJson(start) => {
                 write!(f, "status answer is not JSON: {}", display::quoted(start))
             }

@@ -354,6 +354,13 @@ async fn bad_input_rejects_before_any_request() {
             "unknown option \"intervalMS\"",
         ),
         (
+            // A control character is quoted as Rust's `{:?}` writes it (the
+            // browser writes its hex digits).
+            JsValue::from_str(&no),
+            json!({ "interval\u{1b}Ms": 5 }),
+            "unknown option \"interval\\u{1b}Ms\"",
+        ),
+        (
             JsValue::from_str(&no),
             json!({ "timeoutMs": "soon" }),
             "timeoutMs must be a number",
