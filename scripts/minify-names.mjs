@@ -16,6 +16,7 @@
 // pkg/paywatch.js and pkg/paywatch_bg.wasm.d.ts in place.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { name, reader, section, sections, skipImportDesc, uleb } from "./wasm-binary.mjs";
 
 const MODULE = "./paywatch_bg.js";
 const dir = process.argv[2] || "pkg";
@@ -80,7 +81,7 @@ function importSection(body) {
     const field = r.name();
     if (module !== MODULE) fail(`an import from an unexpected module: ${module}`);
     const start = r.pos;
-    importDesc(r);
+    skipImportDesc(r);
     w.push(name(rename(module)), name(rename(field)), body.subarray(start, r.pos));
   }
   if (r.pos !== body.length) fail("trailing bytes in the import section");
@@ -104,71 +105,6 @@ function exportSection(body) {
   }
   if (r.pos !== body.length) fail("trailing bytes in the export section");
   return Buffer.concat([uleb(n - dropped.length), ...w]);
-}
-
-function importDesc(r) {
-  const kind = r.byte();
-  if (kind === 0) r.u32(); // function: type index
-  else if (kind === 1) { r.byte(); limits(r); } // table: reftype, limits
-  else if (kind === 2) limits(r); // memory
-  else if (kind === 3) { r.byte(); r.byte(); } // global: valtype, mutability
-  else if (kind === 4) { r.byte(); r.u32(); } // tag
-  else fail(`an import of unknown kind ${kind}`);
-}
-
-function limits(r) {
-  const flags = r.byte();
-  r.u32();
-  if (flags & 1) r.u32();
-}
-
-function* sections(b) {
-  let pos = 8;
-  while (pos < b.length) {
-    const id = b[pos++];
-    const r = reader(b, pos);
-    const size = r.u32();
-    yield { id, body: b.subarray(r.pos, r.pos + size) };
-    pos = r.pos + size;
-  }
-}
-
-function reader(b, pos = 0) {
-  return {
-    get pos() { return pos; },
-    byte: () => b[pos++],
-    u32() {
-      let v = 0, shift = 0, x;
-      do { x = b[pos++]; v += (x & 0x7f) * 2 ** shift; shift += 7; } while (x & 0x80);
-      return v;
-    },
-    name() {
-      const len = this.u32();
-      const s = b.subarray(pos, pos + len).toString("utf8");
-      pos += len;
-      return s;
-    },
-  };
-}
-
-function uleb(v) {
-  const bytes = [];
-  do {
-    let x = v % 128;
-    v = Math.floor(v / 128);
-    if (v) x |= 0x80;
-    bytes.push(x);
-  } while (v);
-  return Buffer.from(bytes);
-}
-
-function name(s) {
-  const b = Buffer.from(s, "utf8");
-  return Buffer.concat([uleb(b.length), b]);
-}
-
-function section(id, body) {
-  return Buffer.concat([Buffer.from([id]), uleb(body.length), body]);
 }
 
 // a … z, A … Z, then two letters; never a word JavaScript reserves.

@@ -12,6 +12,7 @@
 //
 // `node scripts/order-functions.mjs in.wasm out.wasm` writes the named module.
 import { readFileSync, writeFileSync } from "node:fs";
+import { name, reader, sections, skipImportDesc, uleb } from "./wasm-binary.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) fail("usage: order-functions.mjs in.wasm out.wasm");
@@ -20,7 +21,7 @@ const wasm = readFileSync(input);
 let imported = 0;
 let bodies = null;
 for (const { id, body } of sections(wasm)) {
-  if (id === 0 && customName(body) === "name") fail("the module has a name section already");
+  if (id === 0 && reader(body).name() === "name") fail("the module has a name section already");
   if (id === 2) imported = importedFunctions(body);
   if (id === 10) bodies = functionBodies(body);
 }
@@ -41,15 +42,9 @@ function importedFunctions(body) {
   const r = reader(body);
   let n = 0;
   for (let i = r.u32(); i > 0; i--) {
-    r.skip(r.u32()); // module
-    r.skip(r.u32()); // field
-    const kind = r.byte();
-    if (kind === 0) { n++; r.u32(); }
-    else if (kind === 1) { r.byte(); limits(r); }
-    else if (kind === 2) limits(r);
-    else if (kind === 3) { r.byte(); r.byte(); }
-    else if (kind === 4) { r.byte(); r.u32(); }
-    else fail(`an import of unknown kind ${kind}`);
+    r.name(); // module
+    r.name(); // field
+    if (skipImportDesc(r) === 0) n++;
   }
   return n;
 }
@@ -64,58 +59,6 @@ function functionBodies(body) {
     r.skip(size);
   }
   return out;
-}
-
-function customName(body) {
-  const r = reader(body);
-  const len = r.u32();
-  return body.subarray(r.pos, r.pos + len).toString("utf8");
-}
-
-function limits(r) {
-  const flags = r.byte();
-  r.u32();
-  if (flags & 1) r.u32();
-}
-
-function* sections(b) {
-  let pos = 8;
-  while (pos < b.length) {
-    const id = b[pos++];
-    const r = reader(b, pos);
-    const size = r.u32();
-    yield { id, body: b.subarray(r.pos, r.pos + size) };
-    pos = r.pos + size;
-  }
-}
-
-function reader(b, pos = 0) {
-  return {
-    get pos() { return pos; },
-    byte: () => b[pos++],
-    skip(n) { pos += n; },
-    u32() {
-      let v = 0, shift = 0, x;
-      do { x = b[pos++]; v += (x & 0x7f) * 2 ** shift; shift += 7; } while (x & 0x80);
-      return v;
-    },
-  };
-}
-
-function uleb(v) {
-  const bytes = [];
-  do {
-    let x = v % 128;
-    v = Math.floor(v / 128);
-    if (v) x |= 0x80;
-    bytes.push(x);
-  } while (v);
-  return Buffer.from(bytes);
-}
-
-function name(s) {
-  const b = Buffer.from(s, "utf8");
-  return Buffer.concat([uleb(b.length), b]);
 }
 
 function fail(why) {
