@@ -4,7 +4,8 @@
 //! throw, logs it and reports it through `onError`, so one failing hook never
 //! stops the others or the outcome (CONTRACT semantics 7).
 
-use js_sys::{Error, Function, Object, Reflect};
+use crate::objects::{to_js, Value::*};
+use js_sys::{Error, Function, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// What went wrong, for `error.kind` in `onError`.
@@ -97,14 +98,15 @@ impl Hooks {
     /// `onEvent({ kind, strategy, orderNo, at, detail })` for timelines and logs.
     pub fn event(&self, kind: &str, strategy: &str, ctx: &ErrorContext, detail: Option<&str>) {
         let Some(f) = &self.on_event else { return };
-        let ev = Object::new();
-        set(&ev, "kind", &kind.into());
-        set(&ev, "strategy", &strategy.into());
-        set(&ev, "orderNo", &ctx.order_no.as_str().into());
-        set(&ev, "at", &js_sys::Date::now().into());
-        if let Some(d) = detail {
-            set(&ev, "detail", &d.into());
-        }
+        let fields = [
+            ("kind", Text(kind)),
+            ("strategy", Text(strategy)),
+            ("orderNo", Text(&ctx.order_no)),
+            ("at", Number(js_sys::Date::now())),
+            ("detail", Text(detail.unwrap_or_default())),
+        ];
+        // No `detail` key when there is none.
+        let ev = to_js(&fields[..if detail.is_some() { 5 } else { 4 }]);
         self.call("onEvent", f, &JsValue::UNDEFINED, &ev, ctx);
     }
 }

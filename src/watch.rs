@@ -14,8 +14,9 @@
 //! connection) until it returns, when the transport starts over.
 
 use crate::crosstab::{self, policy::Source};
-use crate::hooks::{fire_analytics, set};
+use crate::hooks::fire_analytics;
 use crate::lifecycle::{self, Change, Listeners};
+use crate::objects::{to_js, Value::*};
 use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
@@ -25,7 +26,7 @@ use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// How a watch ended: `outcome.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,24 +248,17 @@ impl Watch {
             Ending::PAID => entry.pay_status.clone(),
             _ => JsValue::NULL,
         };
-        let outcome = Object::new();
-        set(&outcome, "status", &ending.name().into());
-        set(&outcome, "orderNo", &ctx.order_no.as_str().into());
-        set(
-            &outcome,
-            "type",
-            &self.ty.map_or(JsValue::NULL, |t| (t as f64).into()),
-        );
-        set(&outcome, "payStatus", &pay_status);
         let strategy = via.unwrap_or(ctx.config.strategy);
-        set(&outcome, "strategy", &strategy.name().into());
-        set(&outcome, "source", &self.source.get().name().into());
-        set(&outcome, "attempts", &ctx.attempts().into());
-        set(
-            &outcome,
-            "elapsedMs",
-            &(js_sys::Date::now() - self.started_at).round().into(),
-        );
+        let outcome = to_js(&[
+            ("status", Text(ending.name())),
+            ("orderNo", Text(&ctx.order_no)),
+            ("type", self.ty.map_or(Null, |t| Number(t as f64))),
+            ("payStatus", Page(&pay_status)),
+            ("strategy", Text(strategy.name())),
+            ("source", Text(self.source.get().name())),
+            ("attempts", Number(ctx.attempts().into())),
+            ("elapsedMs", Number((js_sys::Date::now() - self.started_at).round())),
+        ]);
         if ending == Ending::PAID {
             PAID.with(|p| {
                 p.borrow_mut()
@@ -272,6 +266,7 @@ impl Watch {
             });
         }
         let watch = self.clone();
+        let outcome: Object = outcome.unchecked_into();
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
         if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
