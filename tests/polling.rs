@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -494,4 +494,47 @@ async fn stop_without_an_order_stops_every_watch() {
     assert_eq!(outcome(&pa).await["status"], "cancelled");
     assert_eq!(outcome(&pb).await["status"], "cancelled");
     assert_eq!(paywatch::active_watches(), 0);
+}
+
+/// The outcome and the events are plain objects with the contract's
+/// fields: `type` and `payStatus` are `null` when there is none, and an
+/// event without a detail has no `detail` key.
+#[wasm_bindgen_test]
+async fn outcome_and_events_have_the_contract_shape() {
+    let no = create(&unique("shape")).await;
+    let rec = recorder();
+    let p = watch(&no, None, &options(&rec, json!({ "strategy": "poll" })));
+    for _ in 0..100 {
+        if !events_of(&rec, "answer").is_empty() {
+            break;
+        }
+        sleep(50).await;
+    }
+    paywatch::stop_pay_status(JsValue::from_str(&no)).unwrap();
+    let out = outcome(&p).await;
+    let fields = out.as_object().expect("a plain object");
+    let mut keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "attempts",
+            "elapsedMs",
+            "orderNo",
+            "payStatus",
+            "source",
+            "status",
+            "strategy",
+            "type"
+        ]
+    );
+    assert_eq!(out["status"], "cancelled");
+    assert_eq!(fields["type"], Value::Null);
+    assert_eq!(fields["payStatus"], Value::Null);
+    let check = &events_of(&rec, "check")[0];
+    // (The recorder keeps `detail` as it came: a `null` would show.)
+    assert!(check.get("detail").is_none(), "{check}");
+    assert!(check["at"].as_f64().is_some(), "{check}");
+    let answer = &events_of(&rec, "answer")[0];
+    assert_eq!(answer["detail"], "pending", "{answer}");
 }
