@@ -270,22 +270,18 @@ impl PartialOptions {
 
     /// Fills in the defaults. `ws_url` stays `None` when unset: only the
     /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
-    pub fn resolve(&self) -> Config {
+    pub fn resolve(self) -> Config {
         let types = merge_types(&seed_types(), &self.types);
         Config {
             strategy: self.strategy.unwrap_or(Strategy::Poll),
-            endpoint: self.endpoint.clone().unwrap_or_else(|| "/pay".into()),
+            endpoint: self.endpoint.unwrap_or_else(|| "/pay".into()),
             action: self
                 .action
-                .clone()
                 .unwrap_or_else(|| "check_pay_status_by_order".into()),
             interval_ms: to_ms(self.interval_ms.unwrap_or(2000.0)),
             long_poll_wait_sec: to_ms(self.long_poll_wait_sec.unwrap_or(25.0)),
-            sse_url: self
-                .sse_url
-                .clone()
-                .unwrap_or_else(|| "/payment-status".into()),
-            ws_url: self.ws_url.clone(),
+            sse_url: self.sse_url.unwrap_or_else(|| "/payment-status".into()),
+            ws_url: self.ws_url,
             timeout_ms: finite_ms(self.timeout_ms.unwrap_or(900_000.0)),
             request_timeout_ms: to_ms(self.request_timeout_ms.unwrap_or(10_000.0)),
             slow_after_ms: finite_ms(self.slow_after_ms.unwrap_or(60_000.0)),
