@@ -373,10 +373,7 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
     match ty {
         None => Ok(None),
         Some(t) if t.is_finite() && t.fract() == 0.0 => Ok(Some(t as i64)),
-        Some(t) => err(format!(
-            "type must be an integer, got {}",
-            display::float(t)
-        )),
+        Some(t) => Err(read::must_be("type", "an integer", &read::Got::Number(t))),
     }
 }
 
@@ -431,7 +428,7 @@ pub mod read {
     pub enum Want<'a> {
         Value,
         Types,
-        /// The entry of this key of `types`.
+        /// An entry of `types`, by its name in errors (`types[<key>]`).
         Entry(&'a str),
     }
 
@@ -501,6 +498,12 @@ pub mod read {
         E::custom(e.0)
     }
 
+    /// `<key> must be <want>, got <what it got>`: the wording of every value
+    /// of the wrong type or out of range.
+    pub fn must_be(key: &str, want: &str, got: &Got) -> OptionsError {
+        OptionsError(format!("{key} must be {want}, got {}", got.describe()))
+    }
+
     /// A number option: > 0 where `positive`, else >= 0; `Infinity`
     /// ("never") only where `may_be_infinite`.
     pub fn number_of(
@@ -512,7 +515,7 @@ pub mod read {
         let n = match got {
             Got::Unset => return Ok(None),
             Got::Number(n) => n,
-            other => return err(format!("{key} must be a number, got {}", other.describe())),
+            other => return Err(must_be(key, "a number", &other)),
         };
         let in_range = if positive { n > 0.0 } else { n >= 0.0 };
         if !in_range || (n.is_infinite() && !may_be_infinite) {
@@ -521,7 +524,7 @@ pub mod read {
             } else {
                 "a number >= 0"
             };
-            return err(format!("{key} must be {want}, got {}", display::float(n)));
+            return Err(must_be(key, want, &Got::Number(n)));
         }
         Ok(Some(n))
     }
@@ -531,7 +534,7 @@ pub mod read {
         match got {
             Got::Unset => Ok(None),
             Got::Text(s) => Ok(Some(s)),
-            other => err(format!("{key} must be a string, got {}", other.describe())),
+            other => Err(must_be(key, "a string", &other)),
         }
     }
 
@@ -549,10 +552,7 @@ pub mod read {
         match got {
             Got::Unset => Ok(None),
             Got::Bool(b) => Ok(Some(b)),
-            other => err(format!(
-                "{key} must be true or false, got {}",
-                other.describe()
-            )),
+            other => Err(must_be(key, "true or false", &other)),
         }
     }
 
@@ -671,9 +671,10 @@ pub mod read {
         match got {
             Got::Unset => Ok(Types::new()),
             Got::Types(types) => Ok(types),
-            other => err(format!(
-                "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
-                other.describe()
+            other => Err(must_be(
+                "types",
+                "an object like { 1: { label, eventId, payStatus } }",
+                &other,
             )),
         }
     }
@@ -689,14 +690,10 @@ pub mod read {
                     display::quoted(&key)
                 ))));
             }
-            let entry = match map.next_value_seed(AnyValue(Want::Entry(&key)))? {
+            let name = format!("types[{key}]");
+            let entry = match map.next_value_seed(AnyValue(Want::Entry(&name)))? {
                 Got::Entry(entry) => entry,
-                other => {
-                    return Err(fail(OptionsError(format!(
-                        "types[{key}] must be an object, got {}",
-                        other.describe()
-                    ))))
-                }
+                other => return Err(fail(must_be(&name, "an object", &other))),
             };
             out.retain(|(k, _)| *k != key);
             out.push((key, entry));
@@ -704,8 +701,8 @@ pub mod read {
         Ok(out)
     }
 
-    /// One entry of `types`, named `types[<key>]` in errors.
-    fn types_entry<'de, A: MapAccess<'de>>(key: &str, mut map: A) -> Result<TypeEntry, A::Error> {
+    /// One entry of `types`, named `name` (`types[<key>]`) in errors.
+    fn types_entry<'de, A: MapAccess<'de>>(name: &str, mut map: A) -> Result<TypeEntry, A::Error> {
         let mut entry = TypeEntry {
             label: None,
             event_id: None,
@@ -715,7 +712,7 @@ pub mod read {
             match field.as_str() {
                 "label" => {
                     let got = map.next_value_seed(AnyValue(Want::Value))?;
-                    entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
+                    entry.label = text_of(&format!("{name}.label"), got).map_err(fail)?;
                 }
                 "eventId" => {
                     entry.event_id = match map.next_value_seed(AnyValue(Want::Value))? {
@@ -723,17 +720,15 @@ pub mod read {
                         Got::Number(n) => Some(EventId::Number(n)),
                         Got::Text(s) => Some(EventId::Text(s)),
                         other => {
-                            return Err(fail(OptionsError(format!(
-                                "types[{key}].eventId must be a number or string, got {}",
-                                other.describe()
-                            ))))
+                            let key = format!("{name}.eventId");
+                            return Err(fail(must_be(&key, "a number or string", &other)));
                         }
                     };
                 }
                 "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
                 other => {
                     return Err(fail(OptionsError(format!(
-                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                        "{name} has unknown field {}; expected label, eventId, payStatus",
                         display::quoted(other)
                     ))))
                 }
