@@ -44,10 +44,11 @@ impl Serialize for Fields<'_> {
     }
 }
 
-/// `fields` as a plain JS object. Strings, numbers and JS values always
-/// serialize, so this cannot fail.
+/// `fields` as a plain JS object, [`Value::Null`] as `null` (the
+/// JSON-compatible serializer: plain objects, and `null` for a unit).
+/// Strings, numbers and JS values always serialize, so this cannot fail.
 pub fn to_js(fields: &[(&'static str, Value<'_>)]) -> JsValue {
     Fields(fields)
-        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap_or(JsValue::UNDEFINED)
 }
