@@ -263,10 +263,7 @@ impl Watch {
             ),
         ]);
         if ending == Ending::PAID {
-            PAID.with(|p| {
-                p.borrow_mut()
-                    .push((ctx.order_no.clone(), outcome.clone().into()))
-            });
+            PAID.with(|p| p.borrow_mut().push((ctx.order_no.clone(), outcome.clone())));
         }
         let watch = self.clone();
         let outcome: Object = outcome.unchecked_into();
