@@ -303,6 +303,8 @@ fn pick(earlier: &Option<String>, later: &Option<String>) -> Option<String> {
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
+/// Not inlined: one copy serves every option in milliseconds.
+#[inline(never)]
 fn to_ms(v: f64) -> u32 {
     v.round().clamp(0.0, u32::MAX as f64) as u32
 }
