@@ -122,14 +122,15 @@ pub fn seed_types() -> Types {
     ]
 }
 
-/// `later` entries replace those of `types` with the same key.
+/// `later` entries replace those of `types` with the same key (the order of
+/// the entries does not matter: keys are unique).
 fn merge_types(types: &Types, later: &Types) -> Types {
-    let mut out: Types = types
-        .iter()
-        .filter(|(key, _)| !later.iter().any(|(k, _)| k == key))
-        .cloned()
-        .collect();
-    out.extend(later.iter().cloned());
+    let mut out = later.clone();
+    for entry in types {
+        if !later.iter().any(|(k, _)| *k == entry.0) {
+            out.push(entry.clone());
+        }
+    }
     out
 }
 
