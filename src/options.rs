@@ -698,8 +698,10 @@ pub mod read {
                 Got::Entry(entry) => entry,
                 other => return Err(fail(must_be(&name, "an object", &other))),
             };
-            out.retain(|(k, _)| *k != key);
-            out.push((key, entry));
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some(same) => same.1 = entry,
+                None => out.push((key, entry)),
+            }
         }
         Ok(out)
     }
