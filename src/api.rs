@@ -14,8 +14,8 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
-    /// The page-wide defaults set by `configure`.
-    static PAGE: RefCell<(PartialOptions, Hooks)> = RefCell::default();
+    /// The page-wide defaults set by `configure`, once it has been called.
+    static PAGE: RefCell<Option<(PartialOptions, Hooks)>> = const { RefCell::new(None) };
 }
 
 /// Sets page-wide default options, merged over earlier `configure` calls.
@@ -28,11 +28,17 @@ thread_local! {
 #[wasm_bindgen]
 pub fn configure(options: JsValue) -> Result<(), JsValue> {
     let (layer, hooks) = read_options(&options).map_err(to_error)?;
-    PAGE.with(|p| {
-        let mut page = p.borrow_mut();
-        *page = (page.0.merge(&layer), page.1.merge(&hooks));
-    });
+    let page = over_page(layer, hooks);
+    PAGE.with(|p| *p.borrow_mut() = Some(page));
     Ok(())
+}
+
+/// `layer` and `hooks` over the page-wide defaults, if `configure` set any.
+fn over_page(layer: PartialOptions, hooks: Hooks) -> (PartialOptions, Hooks) {
+    PAGE.with(|p| match &*p.borrow() {
+        Some((options, page_hooks)) => (options.merge(&layer), page_hooks.merge(&hooks)),
+        None => (layer, hooks),
+    })
 }
 
 /// Watches `order_no` until it is paid, closed or expired, the watch times
@@ -104,10 +110,7 @@ fn prepare(
         };
     let ty = check_order(no.as_deref(), ty_number)?;
     let (layer, hooks) = read_options(options)?;
-    let (layer, hooks) = PAGE.with(|p| {
-        let page = p.borrow();
-        (page.0.merge(&layer), page.1.merge(&hooks))
-    });
+    let (layer, hooks) = over_page(layer, hooks);
     let config = layer.resolve();
     let ws_url = resolve_ws_url(config.ws_url.as_deref())?;
     Ok((Ctx::new(no.unwrap_or_default(), config, ws_url, hooks), ty))

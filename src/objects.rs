@@ -44,9 +44,9 @@ impl Serialize for Fields<'_> {
     }
 }
 
-/// `fields` as a plain JS object, [`Value::Null`] as `null` (serde-wasm-bindgen's
-/// JSON-compatible settings). Strings, numbers and JS values always
-/// serialize, so this cannot fail.
+/// `fields` as a plain JS object, [`Value::Null`] as `null` (the
+/// JSON-compatible serializer: plain objects, and `null` for a unit).
+/// Strings, numbers and JS values always serialize, so this cannot fail.
 pub fn to_js(fields: &[(&'static str, Value<'_>)]) -> JsValue {
     Fields(fields)
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

@@ -122,14 +122,15 @@ pub fn seed_types() -> Types {
     ]
 }
 
-/// `later` entries replace those of `types` with the same key.
+/// `later` entries replace those of `types` with the same key (the order of
+/// the entries does not matter: keys are unique).
 fn merge_types(types: &Types, later: &Types) -> Types {
-    let mut out: Types = types
-        .iter()
-        .filter(|(key, _)| !later.iter().any(|(k, _)| k == key))
-        .cloned()
-        .collect();
-    out.extend(later.iter().cloned());
+    let mut out = later.clone();
+    for entry in types {
+        if !later.iter().any(|(k, _)| *k == entry.0) {
+            out.push(entry.clone());
+        }
+    }
     out
 }
 
@@ -270,22 +271,18 @@ impl PartialOptions {
 
     /// Fills in the defaults. `ws_url` stays `None` when unset: only the
     /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
-    pub fn resolve(&self) -> Config {
+    pub fn resolve(self) -> Config {
         let types = merge_types(&seed_types(), &self.types);
         Config {
             strategy: self.strategy.unwrap_or(Strategy::Poll),
-            endpoint: self.endpoint.clone().unwrap_or_else(|| "/pay".into()),
+            endpoint: self.endpoint.unwrap_or_else(|| "/pay".into()),
             action: self
                 .action
-                .clone()
                 .unwrap_or_else(|| "check_pay_status_by_order".into()),
             interval_ms: to_ms(self.interval_ms.unwrap_or(2000.0)),
             long_poll_wait_sec: to_ms(self.long_poll_wait_sec.unwrap_or(25.0)),
-            sse_url: self
-                .sse_url
-                .clone()
-                .unwrap_or_else(|| "/payment-status".into()),
-            ws_url: self.ws_url.clone(),
+            sse_url: self.sse_url.unwrap_or_else(|| "/payment-status".into()),
+            ws_url: self.ws_url,
             timeout_ms: finite_ms(self.timeout_ms.unwrap_or(900_000.0)),
             request_timeout_ms: to_ms(self.request_timeout_ms.unwrap_or(10_000.0)),
             slow_after_ms: finite_ms(self.slow_after_ms.unwrap_or(60_000.0)),
@@ -307,6 +304,8 @@ fn pick(earlier: &Option<String>, later: &Option<String>) -> Option<String> {
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
+/// Not inlined: one copy serves every option in milliseconds.
+#[inline(never)]
 fn to_ms(v: f64) -> u32 {
     v.round().clamp(0.0, u32::MAX as f64) as u32
 }
@@ -377,10 +376,7 @@ pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64
     match ty {
         None => Ok(None),
         Some(t) if t.is_finite() && t.fract() == 0.0 => Ok(Some(t as i64)),
-        Some(t) => err(format!(
-            "type must be an integer, got {}",
-            display::float(t)
-        )),
+        Some(t) => Err(read::must_be("type", "an integer", &read::Got::Number(t))),
     }
 }
 
@@ -435,7 +431,7 @@ pub mod read {
     pub enum Want<'a> {
         Value,
         Types,
-        /// The entry of this key of `types`.
+        /// An entry of `types`, by its name in errors (`types[<key>]`).
         Entry(&'a str),
     }
 
@@ -505,6 +501,12 @@ pub mod read {
         E::custom(e.0)
     }
 
+    /// `<key> must be <want>, got <what it got>`: the wording of every value
+    /// of the wrong type or out of range.
+    pub fn must_be(key: &str, want: &str, got: &Got) -> OptionsError {
+        OptionsError(format!("{key} must be {want}, got {}", got.describe()))
+    }
+
     /// A number option: > 0 where `positive`, else >= 0; `Infinity`
     /// ("never") only where `may_be_infinite`.
     pub fn number_of(
@@ -516,7 +518,7 @@ pub mod read {
         let n = match got {
             Got::Unset => return Ok(None),
             Got::Number(n) => n,
-            other => return err(format!("{key} must be a number, got {}", other.describe())),
+            other => return Err(must_be(key, "a number", &other)),
         };
         let in_range = if positive { n > 0.0 } else { n >= 0.0 };
         if !in_range || (n.is_infinite() && !may_be_infinite) {
@@ -525,7 +527,7 @@ pub mod read {
             } else {
                 "a number >= 0"
             };
-            return err(format!("{key} must be {want}, got {}", display::float(n)));
+            return Err(must_be(key, want, &Got::Number(n)));
         }
         Ok(Some(n))
     }
@@ -535,7 +537,7 @@ pub mod read {
         match got {
             Got::Unset => Ok(None),
             Got::Text(s) => Ok(Some(s)),
-            other => err(format!("{key} must be a string, got {}", other.describe())),
+            other => Err(must_be(key, "a string", &other)),
         }
     }
 
@@ -553,10 +555,7 @@ pub mod read {
         match got {
             Got::Unset => Ok(None),
             Got::Bool(b) => Ok(Some(b)),
-            other => err(format!(
-                "{key} must be true or false, got {}",
-                other.describe()
-            )),
+            other => Err(must_be(key, "true or false", &other)),
         }
     }
 
@@ -675,9 +674,10 @@ pub mod read {
         match got {
             Got::Unset => Ok(Types::new()),
             Got::Types(types) => Ok(types),
-            other => err(format!(
-                "types must be an object like {{ 1: {{ label, eventId, payStatus }} }}, got {}",
-                other.describe()
+            other => Err(must_be(
+                "types",
+                "an object like { 1: { label, eventId, payStatus } }",
+                &other,
             )),
         }
     }
@@ -693,23 +693,21 @@ pub mod read {
                     display::quoted(&key)
                 ))));
             }
-            let entry = match map.next_value_seed(AnyValue(Want::Entry(&key)))? {
+            let name = format!("types[{key}]");
+            let entry = match map.next_value_seed(AnyValue(Want::Entry(&name)))? {
                 Got::Entry(entry) => entry,
-                other => {
-                    return Err(fail(OptionsError(format!(
-                        "types[{key}] must be an object, got {}",
-                        other.describe()
-                    ))))
-                }
+                other => return Err(fail(must_be(&name, "an object", &other))),
             };
-            out.retain(|(k, _)| *k != key);
-            out.push((key, entry));
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some(same) => same.1 = entry,
+                None => out.push((key, entry)),
+            }
         }
         Ok(out)
     }
 
-    /// One entry of `types`, named `types[<key>]` in errors.
-    fn types_entry<'de, A: MapAccess<'de>>(key: &str, mut map: A) -> Result<TypeEntry, A::Error> {
+    /// One entry of `types`, named `name` (`types[<key>]`) in errors.
+    fn types_entry<'de, A: MapAccess<'de>>(name: &str, mut map: A) -> Result<TypeEntry, A::Error> {
         let mut entry = TypeEntry {
             label: None,
             event_id: None,
@@ -719,7 +717,7 @@ pub mod read {
             match field.as_str() {
                 "label" => {
                     let got = map.next_value_seed(AnyValue(Want::Value))?;
-                    entry.label = text_of(&format!("types[{key}].label"), got).map_err(fail)?;
+                    entry.label = text_of(&format!("{name}.label"), got).map_err(fail)?;
                 }
                 "eventId" => {
                     entry.event_id = match map.next_value_seed(AnyValue(Want::Value))? {
@@ -727,17 +725,15 @@ pub mod read {
                         Got::Number(n) => Some(EventId::Number(n)),
                         Got::Text(s) => Some(EventId::Text(s)),
                         other => {
-                            return Err(fail(OptionsError(format!(
-                                "types[{key}].eventId must be a number or string, got {}",
-                                other.describe()
-                            ))))
+                            let key = format!("{name}.eventId");
+                            return Err(fail(must_be(&key, "a number or string", &other)));
                         }
                     };
                 }
                 "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
                 other => {
                     return Err(fail(OptionsError(format!(
-                        "types[{key}] has unknown field {}; expected label, eventId, payStatus",
+                        "{name} has unknown field {}; expected label, eventId, payStatus",
                         display::quoted(other)
                     ))))
                 }

@@ -234,7 +234,9 @@ impl Watch {
         }
         let idle = RUNNING.with(|r| {
             let mut running = r.borrow_mut();
-            running.retain(|w| !Rc::ptr_eq(w, self));
+            if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
+                running.remove(i);
+            }
             running.is_empty()
         });
         if idle {

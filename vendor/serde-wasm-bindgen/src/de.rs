@@ -496,9 +496,15 @@ impl<'de> de::Deserializer<'de> for Deserializer {
     /// Forwards to deserializing newtype contents.
     fn deserialize_newtype_struct<V: de::Visitor<'de>>(
         self,
-        _name: &'static str,
+        name: &'static str,
         visitor: V,
     ) -> Result<V::Value> {
+        // PAYWATCH PATCH (see vendor/README.md): `preserve::deserialize`
+        // asks for the value itself under the magic name; its ABI index (the
+        // value moves into it) goes to that visitor.
+        if name == PRESERVED_VALUE_MAGIC {
+            return visitor.visit_u64(self.value.into_abi().into());
+        }
         visitor.visit_newtype_struct(self)
     }
 

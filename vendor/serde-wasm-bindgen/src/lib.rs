@@ -102,7 +102,7 @@ pub fn to_value<T: serde::ser::Serialize + ?Sized>(value: &T) -> Result<JsValue>
 /// will return a JsValue representing an object with two fields (`int_field` and `js_field`), where
 /// `js_field` will be an `Int8Array` pointing to the same underlying JavaScript object as `s.js_field` does.
 pub mod preserve {
-    use serde::{de::Error, Deserialize, Serialize};
+    use serde::{de::Error, Serialize};
     use wasm_bindgen::{
         convert::{FromWasmAbi, IntoWasmAbi},
         JsCast, JsValue,
@@ -111,68 +111,35 @@ pub mod preserve {
     // Some arbitrary string that no one will collide with unless they try.
     pub(crate) const PRESERVED_VALUE_MAGIC: &str = "1fc430ca-5b7f-4295-92de-33cf2b145d38";
 
-    struct Magic;
-
-    impl<'de> serde::de::Deserialize<'de> for Magic {
-        fn deserialize<D: serde::de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-            struct Visitor;
-
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Magic;
-
-                fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    formatter.write_str("serde-wasm-bindgen's magic string")
-                }
-
-                fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
-                    if s == PRESERVED_VALUE_MAGIC {
-                        Ok(Magic)
-                    } else {
-                        // PAYWATCH PATCH (see vendor/README.md): no `de::Unexpected`.
-                        Err(E::custom("not serde-wasm-bindgen's magic string"))
-                    }
-                }
-            }
-
-            de.deserialize_str(Visitor)
-        }
-    }
-
     #[derive(Serialize)]
     #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
     struct PreservedValueSerWrapper(u32);
 
-    // Intentionally asymmetrical wrapper to ensure that only serde-wasm-bindgen preserves roundtrip.
-    #[derive(Deserialize)]
-    #[serde(rename = "1fc430ca-5b7f-4295-92de-33cf2b145d38")]
-    struct PreservedValueDeWrapper(Magic, Abi);
+    // PAYWATCH PATCH (see vendor/README.md): the value's ABI index is handed
+    // to this one visitor by `Deserializer::deserialize_newtype_struct` under
+    // the magic name, instead of as a `(magic string, u32)` tuple struct read
+    // by a derived visitor (whose string and integer readers and tuple errors
+    // were most of this crate's code in a small module, and whose errors went
+    // through `de::Unexpected`). Other deserializers call `visit_newtype_struct`,
+    // which fails, as the tuple did.
+    struct Abi;
 
-    // PAYWATCH PATCH (see vendor/README.md): the value's ABI index, read
-    // without serde's `u32`, whose range error goes through `de::Unexpected`.
-    struct Abi(u32);
+    impl<'de> serde::de::Visitor<'de> for Abi {
+        type Value = u32;
 
-    impl<'de> serde::de::Deserialize<'de> for Abi {
-        fn deserialize<D: serde::de::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-            struct Visitor;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a JsValue preserved by serde-wasm-bindgen")
+        }
 
-            impl<'de> serde::de::Visitor<'de> for Visitor {
-                type Value = Abi;
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(v as u32)
+        }
 
-                fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    formatter.write_str("a JsValue index")
-                }
-
-                fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
-                    Ok(Abi(v as u32))
-                }
-
-                // Instantiated (never called) where the magic string is read.
-                fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> {
-                    Err(E::custom("not a JsValue index"))
-                }
-            }
-
-            de.deserialize_u32(Visitor)
+        fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+            self,
+            _: D,
+        ) -> Result<Self::Value, D::Error> {
+            Err(D::Error::custom("not a value preserved by serde-wasm-bindgen"))
         }
     }
 
@@ -196,17 +163,16 @@ pub mod preserve {
     ///
     /// This function is compatible with the `serde(deserialize_with)` derive annotation.
     pub fn deserialize<'de, D: serde::Deserializer<'de>, T: JsCast>(de: D) -> Result<T, D::Error> {
-        let wrap = PreservedValueDeWrapper::deserialize(de)?;
+        let abi = de.deserialize_newtype_struct(PRESERVED_VALUE_MAGIC, Abi)?;
         // When used with our deserializer this unsafe is correct, because the
         // deserializer just converted a JsValue into_abi.
         //
-        // Other deserializers are unlikely to end up here, thanks
-        // to the asymmetry between PreservedValueSerWrapper and
-        // PreservedValueDeWrapper. Even if some other deserializer ends up
-        // here, this may be incorrect but it shouldn't be UB because JsValues
-        // are represented using indices into a JS-side (i.e. bounds-checked)
-        // array.
-        let val: JsValue = unsafe { FromWasmAbi::from_abi(wrap.1 .0) };
+        // Other deserializers are unlikely to end up here: they call
+        // `visit_newtype_struct`, which `Abi` refuses (PAYWATCH PATCH). Even
+        // if some other deserializer ends up here, this may be incorrect but
+        // it shouldn't be UB because JsValues are represented using indices
+        // into a JS-side (i.e. bounds-checked) array.
+        let val: JsValue = unsafe { FromWasmAbi::from_abi(abi) };
         val.dyn_into().map_err(|e| {
             D::Error::custom(format_args!(
                 "incompatible JS value {e:?} for type {}",
