@@ -17,8 +17,8 @@ const dist = join(pkgDir, "miniprogram_dist");
 /** The names the glue may reach as globals that the host passes in (host.js). */
 const HOST_GLOBALS = [
   "globalThis", "window", "self", "global", "document", "fetch", "Headers", "Request", "Response",
-  "AbortController", "AbortSignal", "WebSocket", "EventSource", "TextEncoder", "TextDecoder", "URL",
-  "WebAssembly",
+  "AbortController", "AbortSignal", "WebSocket", "EventSource", "TextEncoder", "TextDecoder", "Event",
+  "CloseEvent", "URL", "WebAssembly",
 ];
 
 rmSync(dist, { recursive: true, force: true });

@@ -13,6 +13,18 @@ class Event {
   }
 }
 
+/**
+ * `new CloseEvent("close", { code, reason, wasClean })`. Besides the socket
+ * adapter, gloo-net makes one when it drops a socket: it closes the socket and
+ * dispatches a "close" of its own at once, so that its once-only listener
+ * runs (and goes) while the watch still owns it.
+ */
+class CloseEvent extends Event {
+  constructor(type, init) {
+    super(type, { code: 0, reason: "", wasClean: false, ...init });
+  }
+}
+
 class EventTarget {
   constructor() {
     Object.defineProperty(this, "_listeners", { value: new Map() });
@@ -60,4 +72,4 @@ function domError(name, message) {
   return e;
 }
 
-module.exports = { Event, EventTarget, domError };
+module.exports = { Event, CloseEvent, EventTarget, domError };

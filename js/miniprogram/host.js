@@ -9,6 +9,7 @@ const text = require("./text.js");
 const { Headers, Request, Response, AbortController, AbortSignal, makeFetch } = require("./request.js");
 const { makeWebSocket } = require("./socket.js");
 const { makeEventSource, canStream } = require("./event-source.js");
+const { Event, CloseEvent } = require("./events.js");
 
 /**
  * The globals for the glue. `globals` becomes its `globalThis`: where the
@@ -35,6 +36,9 @@ function createHost(wx, wasmApi, globals) {
     EventSource: canStream(wx) ? makeEventSource(wx) : undefined,
     TextEncoder: text.TextEncoder,
     TextDecoder: text.TextDecoder,
+    // gloo-net dispatches events of its own when it drops a socket or source.
+    Event,
+    CloseEvent,
     URL: undefined,
     WebAssembly: wasmShim(wasmApi),
   };

@@ -5,7 +5,7 @@
 // adapter ignores whatever the task reports after it has closed.
 "use strict";
 
-const { Event, EventTarget, domError } = require("./events.js");
+const { Event, CloseEvent, EventTarget, domError } = require("./events.js");
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -77,7 +77,7 @@ function makeWebSocket(wx) {
         this.dispatchEvent(new Event("error", { message: reason }));
         if (this._task && wasOpen) this._task.close({ code: 1000, reason: "error" });
       }
-      this.dispatchEvent(new Event("close", { code, reason, wasClean: !failed }));
+      this.dispatchEvent(new CloseEvent("close", { code, reason, wasClean: !failed }));
     }
   }
   Object.assign(WebSocket, { CONNECTING, OPEN, CLOSING, CLOSED });

@@ -24,6 +24,17 @@ const SLOW = { intervalMs: 60000, slowIntervalMs: 60000 };
 
 const idle = (live) => live.requests === 0 && live.sockets === 0 && live.timers === 0;
 
+// The adapters log a listener that throws with console.error, as a browser
+// does. A listener of a watch that has ended must never be called at all:
+// wasm-bindgen throws "closure invoked recursively or after being dropped".
+// The last test asserts that no such call happened in any test.
+const droppedCalls = [];
+const consoleError = console.error;
+console.error = (...args) => {
+  if (args.some((a) => /after being dropped/.test(String((a && a.message) || a)))) droppedCalls.push(args);
+  consoleError(...args);
+};
+
 async function underWay(t, strategy) {
   await waitFor(`the ${strategy} watch to be under way`, async () => watching(strategy, await server.stats(t.no)));
 }
@@ -265,4 +276,8 @@ describe("host limits and older base libraries", { concurrency: true }, () => {
       t.dispose();
     }
   });
+});
+
+test("no listener of a dropped socket, source or request was called", () => {
+  assert.equal(droppedCalls.length, 0, `${droppedCalls.length} calls of dropped wasm callbacks (logged above)`);
 });
