@@ -15,7 +15,7 @@
 //! but resolves a cut chunked response with the bytes that arrived, so a JSON
 //! text that ends with a bracket still open counts as cut here as well.
 
-use super::{fired, num, sleep_ms};
+use super::{because, fired, num, sleep_ms};
 use crate::hooks::describe;
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
@@ -53,10 +53,7 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
         .map_err(|e| failed.to_owned() + &describe(&e))?;
     let mut fetch = pin!(async {
         // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
-        let response = request
-            .send()
-            .await
-            .map_err(|e| failed.to_owned() + &e.to_string())?;
+        let response = request.send().await.map_err(|e| because(failed, &e))?;
         let code = response.status();
         let retry_after = match code {
             429 | 503 => response.headers().get("retry-after"),
@@ -65,7 +62,7 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
         let text = response
             .text()
             .await
-            .map_err(|e| "status answer could not be read: ".to_owned() + &e.to_string())?;
+            .map_err(|e| because("status answer could not be read: ", &e))?;
         if is_cut_json(&text) {
             let bytes = num(text.len() as u32);
             return Err([failed, "the answer was cut off after ", &bytes, " bytes"].concat());

@@ -242,7 +242,7 @@ impl Ctx {
                 } else {
                     ErrorKind::Body
                 };
-                self.report(kind, via, &e.to_string());
+                self.report(kind, via, &because("", &e));
                 None
             }
         }
@@ -305,7 +305,7 @@ impl Ctx {
                 None
             }
             Err(e) => {
-                self.report(ErrorKind::Body, via, &e.to_string());
+                self.report(ErrorKind::Body, via, &because("", &e));
                 None
             }
         }
@@ -394,6 +394,13 @@ pub fn fired(slot: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
         *slot = None;
     }
     done
+}
+
+/// `what` followed by the error's message. Every message the transports
+/// build from an error goes through here: one formatting path for all the
+/// error types.
+pub fn because(what: &str, e: &dyn std::fmt::Display) -> String {
+    format!("{what}{e}")
 }
 
 /// A whole number for a message, as JavaScript prints it.

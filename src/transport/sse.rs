@@ -6,7 +6,7 @@
 //! source and [`super::push`] reopens it with backoff.
 
 use super::push::{Connection, PushEvent};
-use super::Ctx;
+use super::{because, Ctx};
 use crate::schedule::with_query;
 use futures::stream::Stream;
 use gloo_net::eventsource::futures::{EventSource, EventSourceSubscription};
@@ -48,12 +48,12 @@ impl Stream for Source {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let failed = |what: &str, e: String| [what, &url, ": ", &e].concat();
-    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e.to_string()))?;
+    let failed = |what: &str, e| because(&[what, &url, ": "].concat(), &e);
+    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e))?;
     let mut events = Vec::with_capacity(4);
     for kind in ["open", "message", "heartbeat", "error"] {
         let sub = source.subscribe(kind);
-        events.push(sub.map_err(|e| failed("cannot listen to ", e.to_string()))?);
+        events.push(sub.map_err(|e| failed("cannot listen to ", e))?);
     }
     Ok(Box::pin(Source {
         events,

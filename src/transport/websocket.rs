@@ -5,7 +5,7 @@
 //! reconnect loop checks on; frames for another order are ignored.
 
 use super::push::{Connection, PushEvent};
-use super::{num, Ctx};
+use super::{because, num, Ctx};
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
@@ -64,7 +64,7 @@ impl Stream for Socket {
                     PushEvent::Lost(["the socket closed (code ", &code, ")"].concat())
                 }
                 Some(Err(WebSocketError::MessageSendError(e))) => {
-                    PushEvent::Lost("the socket failed: ".to_owned() + &e.to_string())
+                    PushEvent::Lost(because("the socket failed: ", &e))
                 }
                 Some(Err(_)) => PushEvent::Lost("the socket failed".into()),
                 None => return Poll::Ready(None),
@@ -76,7 +76,7 @@ impl Stream for Socket {
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = &ctx.ws_url;
     let socket =
-        WebSocket::open(url).map_err(|e| ["cannot open ", url, ": ", &e.to_string()].concat())?;
+        WebSocket::open(url).map_err(|e| because(&["cannot open ", url, ": "].concat(), &e))?;
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
