@@ -65,7 +65,7 @@ fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
     let Some(storage) = storage else { return true };
     let key = marker_key(order_no);
     let now = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), now) {
+    if fired(storage, &key, now) {
         return false;
     }
     sweep(storage, now);
@@ -78,7 +78,7 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
     let Some(storage) = storage else { return true };
     let key = marker_key(order_no);
     let at = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), at) {
+    if fired(storage, &key, at) {
         return false;
     }
     sweep(storage, at);
@@ -93,7 +93,7 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
     }
     sleep_ms(VERIFY_MS).await;
     let now = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), now) {
+    if fired(storage, &key, now) {
         return false;
     }
     let mut bids = Vec::new();
@@ -115,6 +115,11 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
         let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
     }
     first
+}
+
+/// Whether the marker under `key` says the analytics already fired.
+fn fired(storage: &Storage, key: &str, now: f64) -> bool {
+    already_fired(read(storage, key).as_deref(), now)
 }
 
 /// Removes expired paid markers and bids, so they do not pile up.
