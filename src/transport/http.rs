@@ -15,7 +15,7 @@
 //! but resolves a cut chunked response with the bytes that arrived, so a JSON
 //! text that ends with a bracket still open counts as cut here as well.
 
-use super::{because, fired, num, sleep_ms};
+use super::{because, fired, num_in, sleep_ms};
 use crate::hooks::describe;
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
@@ -64,8 +64,8 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
             .await
             .map_err(|e| because("status answer could not be read: ", &e))?;
         if is_cut_json(&text) {
-            let bytes = num(text.len() as u32);
-            return Err([failed, "the answer was cut off after ", &bytes, " bytes"].concat());
+            let why = "status check failed: the answer was cut off after ";
+            return Err(num_in(why, text.len() as u32, " bytes"));
         }
         Ok(Answer {
             status: code,
@@ -76,9 +76,12 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let mut deadline = Some(sleep_ms(deadline_ms));
     poll_fn(|cx| {
         if fired(&mut deadline, cx) {
-            let ms = num(deadline_ms);
-            let why = ["status check took longer than ", &ms, " ms and was aborted"];
-            return Poll::Ready(Err(why.concat()));
+            let why = num_in(
+                "status check took longer than ",
+                deadline_ms,
+                " ms and was aborted",
+            );
+            return Poll::Ready(Err(why));
         }
         fetch.as_mut().poll(cx)
     })

@@ -5,7 +5,7 @@
 //! reconnect loop checks on; frames for another order are ignored.
 
 use super::push::{Connection, PushEvent};
-use super::{because, num, Ctx};
+use super::{because, num_in, Ctx};
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
@@ -60,8 +60,7 @@ impl Stream for Socket {
                 // The close event that follows says more.
                 Some(Err(WebSocketError::ConnectionError)) => continue,
                 Some(Err(WebSocketError::ConnectionClose(e))) => {
-                    let code = num(e.code.into());
-                    PushEvent::Lost(["the socket closed (code ", &code, ")"].concat())
+                    PushEvent::Lost(num_in("the socket closed (code ", e.code.into(), ")"))
                 }
                 Some(Err(WebSocketError::MessageSendError(e))) => {
                     PushEvent::Lost(because("the socket failed: ", &e))
