@@ -21,7 +21,8 @@ pub fn supported() -> bool {
 /// Dropping it removes the listeners, then closes the source (the fields
 /// drop in this order).
 struct Source {
-    /// `open`, `message`, `heartbeat`, `error`, polled in this order.
+    /// `open`, `message`, `heartbeat`, `error`, polled in this order and
+    /// told apart by position.
     events: Vec<EventSourceSubscription>,
     _source: EventSource,
 }
@@ -30,12 +31,12 @@ impl Stream for Source {
     type Item = PushEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PushEvent>> {
-        for sub in self.events.iter_mut() {
+        for (i, sub) in self.events.iter_mut().enumerate() {
             if let Poll::Ready(next) = Pin::new(sub).poll_next(cx) {
-                return Poll::Ready(Some(match next {
-                    Some(Ok((kind, _))) if kind == "open" => PushEvent::Open,
+                return Poll::Ready(Some(match (i, next) {
+                    (0, Some(Ok(_))) => PushEvent::Open,
                     // A heartbeat's data is read like any message: it says it is one.
-                    Some(Ok((kind, e))) if kind != "error" => {
+                    (1 | 2, Some(Ok((_, e)))) => {
                         PushEvent::Message(e.data().as_string().unwrap_or_default())
                     }
                     _ => PushEvent::Lost("the event stream failed or was closed".into()),
