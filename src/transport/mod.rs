@@ -394,6 +394,11 @@ pub fn fired(slot: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
     done
 }
 
+/// Whether the browser has `name` (`name in globalThis`).
+fn global_has(name: &str) -> bool {
+    wasm_bindgen::JsValue::from(name).js_in(&js_sys::global())
+}
+
 /// `what` followed by the error's message. Every message the transports
 /// build from an error goes through here: one formatting path for all the
 /// error types.

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub fn supported() -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &"EventSource".into()).unwrap_or(false)
+    super::global_has("EventSource")
 }
 
 /// The subscriptions of one source, as one stream of [`PushEvent`]s.

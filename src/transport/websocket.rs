@@ -16,7 +16,7 @@ use std::task::{ready, Context, Poll};
 use wasm_bindgen::JsCast;
 
 pub fn supported() -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &"WebSocket".into()).unwrap_or(false)
+    super::global_has("WebSocket")
 }
 
 /// A socket and the subscribe frame still waiting for it to open, as one
