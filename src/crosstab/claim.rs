@@ -26,7 +26,9 @@ use super::policy::{
     already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
     CLAIM_HOLD_MS, VERIFY_MS,
 };
+use crate::hooks::get;
 use crate::transport::sleep_ms;
+use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
 /// Whether this tab should fire the analytics of `order_no`, which it has
@@ -50,9 +52,11 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     }
 }
 
-/// `localStorage`, if the page may use it.
+/// `localStorage`, if the page may use it: where it may not, reading it
+/// throws, and [`get`] answers `undefined`.
 fn storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+    let storage = get(&js_sys::global(), "localStorage");
+    storage.is_object().then(|| storage.unchecked_into())
 }
 
 fn read(storage: &Storage, key: &str) -> Option<String> {
