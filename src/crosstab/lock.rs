@@ -1,11 +1,11 @@
 //! Web Locks (`navigator.locks.request`) as an owned handle: a [`Lock`] is
 //! held until it is dropped, and a request still waiting is withdrawn when
-//! its future is dropped. Called through `Reflect`, so no unstable web-sys
+//! its future is dropped. Called as a plain function, so no unstable web-sys
 //! API is needed.
 
 use crate::hooks::{get, set};
 use crate::watch::promise;
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Context;
@@ -98,12 +98,9 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
         }
     };
     let request: Function = get(locks, "request").dyn_into()?;
-    let pending: Promise = Reflect::apply(
-        &request,
-        locks,
-        &Array::of3(&name.into(), &options, on_granted.as_ref()),
-    )?
-    .unchecked_into();
+    let pending: Promise = request
+        .call3(locks, &name.into(), options.as_ref(), on_granted.as_ref())?
+        .unchecked_into();
     // The request rejects before the callback runs if it fails or is withdrawn.
     let lock = JsFuture::from(Promise::race(&Array::of2(&granted, &pending))).await?;
     if lock.is_null() {
