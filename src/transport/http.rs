@@ -16,13 +16,13 @@
 //! text that ends with a bracket still open counts as cut here as well.
 
 use super::{because, fired, num_in, sleep_ms};
-use crate::hooks::describe;
+use crate::hooks::{describe, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
-use web_sys::{AbortController, RequestCache, RequestInit};
+use web_sys::{AbortController, RequestInit};
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
 struct AbortOnDrop(AbortController);
@@ -46,8 +46,10 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let failed = "status check failed: ";
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
-    init.set_signal(Some(&abort.0.signal()));
-    init.set_cache(RequestCache::NoStore);
+    // Set as plain properties: web-sys's setters would each link a glue
+    // function (and the cache one a table of every cache mode).
+    set(&init, "signal", &abort.0.signal());
+    set(&init, "cache", &"no-store".into());
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
         .map_err(|e| failed.to_owned() + &describe(&e))?;
