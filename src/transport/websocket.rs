@@ -9,7 +9,7 @@ use super::{because, num_in, Ctx};
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::{Message, State, WebSocketError};
+use gloo_net::websocket::{Message, WebSocketError};
 use std::fmt::Display;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -45,7 +45,7 @@ impl Stream for Socket {
             // Ready once the socket is open, or has failed to open.
             if socket.as_mut().poll_ready(cx).is_ready() {
                 let hello = this.hello.take().unwrap_or_default();
-                if matches!(socket.state(), State::Open) {
+                if this.raw.ready_state() == web_sys::WebSocket::OPEN {
                     let _ = socket.as_mut().start_send(Message::Text(hello));
                     return Poll::Ready(Some(PushEvent::Open));
                 }
