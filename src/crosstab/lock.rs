@@ -97,7 +97,8 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
             Withdraw(None)
         }
     };
-    let request: Function = get(locks, "request").dyn_into()?;
+    // A function ([`manager`] checked); were it not, calling it would throw.
+    let request: Function = get(locks, "request").unchecked_into();
     let pending: Promise = request
         .call3(locks, &name.into(), options.as_ref(), on_granted.as_ref())?
         .unchecked_into();
