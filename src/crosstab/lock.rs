@@ -85,7 +85,7 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
     let withdraw = match ask {
         Ask::Wait => {
             let c = AbortController::new()?;
-            set(&options, "signal", &c.signal());
+            set(&options, "signal", &get(&c, "signal"));
             Withdraw(Some(c))
         }
         Ask::IfFree => {

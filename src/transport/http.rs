@@ -16,7 +16,7 @@
 //! text that ends with a bracket still open counts as cut here as well.
 
 use super::{because, fired, num_in, sleep_ms};
-use crate::hooks::{describe, set};
+use crate::hooks::{describe, get, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
 use std::future::{poll_fn, Future};
@@ -46,9 +46,9 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let failed = "status check failed: ";
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
-    // Set as plain properties: web-sys's setters would each link a glue
-    // function (and the cache one a table of every cache mode).
-    set(&init, "signal", &abort.0.signal());
+    // Read and set as plain properties: web-sys's accessors would each link
+    // a glue function (and the cache one a table of every cache mode).
+    set(&init, "signal", &get(&abort.0, "signal"));
     set(&init, "cache", &"no-store".into());
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
