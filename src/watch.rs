@@ -257,10 +257,7 @@ impl Watch {
             ("strategy", Text(strategy.name())),
             ("source", Text(self.source.get().name())),
             ("attempts", Number(ctx.attempts().into())),
-            (
-                "elapsedMs",
-                Number((js_sys::Date::now() - self.started_at).round()),
-            ),
+            ("elapsedMs", Number((js_sys::Date::now() - self.started_at).round())),
         ]);
         if ending == Ending::PAID {
             PAID.with(|p| {
