@@ -37,7 +37,7 @@ pub struct Lock {
     release: Function,
     /// Settles when the lock is gone: released, or stolen by another tab.
     ended: JsFuture,
-    _granted: Closure<dyn FnMut(JsValue) -> Promise>,
+    _granted: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
 impl Lock {
@@ -70,14 +70,15 @@ impl Drop for Withdraw {
 pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Lock>, JsValue> {
     let (hold, release) = promise();
     // The lock callback resolves `granted` with the lock (null: not free)
-    // and returns `hold`, which keeps the lock until `release` is called.
+    // and returns `hold`, which keeps the lock until `release` is called
+    // (no lock: `undefined`, nothing to keep).
     let (granted, grant) = promise();
-    let on_granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
+    let on_granted = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |lock: JsValue| {
         let _ = grant.call1(&JsValue::UNDEFINED, &lock);
         if lock.is_null() {
-            Promise::resolve(&JsValue::UNDEFINED)
+            JsValue::UNDEFINED
         } else {
-            hold.clone()
+            hold.clone().into()
         }
     });
     let options = Object::new();
