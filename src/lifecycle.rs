@@ -90,7 +90,7 @@ impl Listeners {
                 });
             };
         listen(&document, "visibilitychange", |e| {
-            let document = e.target().map(JsValue::from).unwrap_or_default();
+            let document = get(e, "target");
             (get(&document, "visibilityState") == "visible").then_some(Change::Wake("visible"))
         });
         listen(&document, "resume", |_| Some(Change::Wake("resume")));

@@ -26,7 +26,9 @@ use super::policy::{
     already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
     CLAIM_HOLD_MS, VERIFY_MS,
 };
+use crate::hooks::get;
 use crate::transport::sleep_ms;
+use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
 /// Whether this tab should fire the analytics of `order_no`, which it has
@@ -50,9 +52,11 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     }
 }
 
-/// `localStorage`, if the page may use it.
+/// `localStorage`, if the page may use it: where it may not, reading it
+/// throws, and [`get`] answers `undefined`.
 fn storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+    let storage = get(&js_sys::global(), "localStorage");
+    storage.is_object().then(|| storage.unchecked_into())
 }
 
 fn read(storage: &Storage, key: &str) -> Option<String> {
@@ -65,10 +69,10 @@ fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
     let Some(storage) = storage else { return true };
     let key = marker_key(order_no);
     let now = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), now) {
+    if fired(storage, &key, now) {
         return false;
     }
-    sweep(storage, now);
+    sweep(storage, now, order_no);
     let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &token()).encode());
     true
 }
@@ -78,10 +82,10 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
     let Some(storage) = storage else { return true };
     let key = marker_key(order_no);
     let at = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), at) {
+    if fired(storage, &key, at) {
         return false;
     }
-    sweep(storage, at);
+    sweep(storage, at, order_no);
     let mine = token();
     let bid = Bid {
         until: at + f64::from(marker_ms),
@@ -93,23 +97,10 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
     }
     sleep_ms(VERIFY_MS).await;
     let now = js_sys::Date::now();
-    if already_fired(read(storage, &key).as_deref(), now) {
+    if fired(storage, &key, now) {
         return false;
     }
-    let mut bids = Vec::new();
-    for i in 0..storage.length().unwrap_or(0) {
-        let Ok(Some(k)) = storage.key(i) else {
-            continue;
-        };
-        let Some(token) = k.strip_prefix(BID_PREFIX) else {
-            continue;
-        };
-        if let Some(b) = read(storage, &k).as_deref().and_then(Bid::decode) {
-            if b.order_no == order_no && now < b.until {
-                bids.push((b.at, token.to_owned()));
-            }
-        }
-    }
+    let bids = sweep(storage, now, order_no);
     let first = wins((at.floor(), &mine), &bids);
     if first {
         let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
@@ -117,19 +108,37 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
     first
 }
 
-/// Removes expired paid markers and bids, so they do not pile up.
-fn sweep(storage: &Storage, now: f64) {
+/// Whether the marker under `key` says the analytics already fired.
+fn fired(storage: &Storage, key: &str, now: f64) -> bool {
+    already_fired(read(storage, key).as_deref(), now)
+}
+
+/// Removes expired paid markers and bids, so they do not pile up, and
+/// returns the live bids for `order_no`: when each was made, and its token.
+fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
     let mut stale = Vec::new();
+    let mut bids = Vec::new();
     for i in 0..storage.length().unwrap_or(0) {
-        if let Ok(Some(k)) = storage.key(i) {
-            if is_stale_marker(&k, read(storage, &k).as_deref(), now) {
-                stale.push(k);
+        let Ok(Some(k)) = storage.key(i) else {
+            continue;
+        };
+        let value = read(storage, &k);
+        if is_stale_marker(&k, value.as_deref(), now) {
+            stale.push(k);
+        } else if let (Some(token), Some(b)) = (
+            k.strip_prefix(BID_PREFIX),
+            value.as_deref().and_then(Bid::decode),
+        ) {
+            // Not stale: it has not expired.
+            if b.order_no == order_no {
+                bids.push((b.at, token.to_owned()));
             }
         }
     }
     for k in stale {
         let _ = storage.remove_item(&k);
     }
+    bids
 }
 
 /// A random token naming this tab's write.

@@ -1,11 +1,11 @@
 //! Web Locks (`navigator.locks.request`) as an owned handle: a [`Lock`] is
 //! held until it is dropped, and a request still waiting is withdrawn when
-//! its future is dropped. Called through `Reflect`, so no unstable web-sys
+//! its future is dropped. Called as a plain function, so no unstable web-sys
 //! API is needed.
 
 use crate::hooks::{get, set};
 use crate::watch::promise;
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Context;
@@ -37,7 +37,7 @@ pub struct Lock {
     release: Function,
     /// Settles when the lock is gone: released, or stolen by another tab.
     ended: JsFuture,
-    _granted: Closure<dyn FnMut(JsValue) -> Promise>,
+    _granted: Closure<dyn FnMut(JsValue) -> JsValue>,
 }
 
 impl Lock {
@@ -70,14 +70,15 @@ impl Drop for Withdraw {
 pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Lock>, JsValue> {
     let (hold, release) = promise();
     // The lock callback resolves `granted` with the lock (null: not free)
-    // and returns `hold`, which keeps the lock until `release` is called.
+    // and returns `hold`, which keeps the lock until `release` is called
+    // (no lock: `undefined`, nothing to keep).
     let (granted, grant) = promise();
-    let on_granted = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |lock: JsValue| {
+    let on_granted = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |lock: JsValue| {
         let _ = grant.call1(&JsValue::UNDEFINED, &lock);
         if lock.is_null() {
-            Promise::resolve(&JsValue::UNDEFINED)
+            JsValue::UNDEFINED
         } else {
-            hold.clone()
+            hold.clone().into()
         }
     });
     let options = Object::new();
@@ -85,7 +86,7 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
     let withdraw = match ask {
         Ask::Wait => {
             let c = AbortController::new()?;
-            set(&options, "signal", &c.signal());
+            set(&options, "signal", &get(&c, "signal"));
             Withdraw(Some(c))
         }
         Ask::IfFree => {
@@ -97,13 +98,11 @@ pub async fn acquire(locks: &JsValue, name: &str, ask: Ask) -> Result<Option<Loc
             Withdraw(None)
         }
     };
-    let request: Function = get(locks, "request").dyn_into()?;
-    let pending: Promise = Reflect::apply(
-        &request,
-        locks,
-        &Array::of3(&name.into(), &options, on_granted.as_ref()),
-    )?
-    .unchecked_into();
+    // A function ([`manager`] checked); were it not, calling it would throw.
+    let request: Function = get(locks, "request").unchecked_into();
+    let pending: Promise = request
+        .call3(locks, &name.into(), options.as_ref(), on_granted.as_ref())?
+        .unchecked_into();
     // The request rejects before the callback runs if it fails or is withdrawn.
     let lock = JsFuture::from(Promise::race(&Array::of2(&granted, &pending))).await?;
     if lock.is_null() {

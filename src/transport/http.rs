@@ -15,14 +15,14 @@
 //! but resolves a cut chunked response with the bytes that arrived, so a JSON
 //! text that ends with a bracket still open counts as cut here as well.
 
-use super::{fired, num, sleep_ms};
-use crate::hooks::describe;
+use super::{because, fired, num_in, sleep_ms};
+use crate::hooks::{describe, get, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
-use web_sys::{AbortController, RequestCache, RequestInit};
+use web_sys::{AbortController, RequestInit};
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
 struct AbortOnDrop(AbortController);
@@ -46,17 +46,16 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let failed = "status check failed: ";
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
-    init.set_signal(Some(&abort.0.signal()));
-    init.set_cache(RequestCache::NoStore);
+    // Read and set as plain properties: web-sys's accessors would each link
+    // a glue function (and the cache one a table of every cache mode).
+    set(&init, "signal", &get(&abort.0, "signal"));
+    set(&init, "cache", &"no-store".into());
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
         .map_err(|e| failed.to_owned() + &describe(&e))?;
     let mut fetch = pin!(async {
         // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
-        let response = request
-            .send()
-            .await
-            .map_err(|e| failed.to_owned() + &e.to_string())?;
+        let response = request.send().await.map_err(|e| because(failed, &e))?;
         let code = response.status();
         let retry_after = match code {
             429 | 503 => response.headers().get("retry-after"),
@@ -65,10 +64,10 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
         let text = response
             .text()
             .await
-            .map_err(|e| "status answer could not be read: ".to_owned() + &e.to_string())?;
+            .map_err(|e| because("status answer could not be read: ", &e))?;
         if is_cut_json(&text) {
-            let bytes = num(text.len() as u32);
-            return Err([failed, "the answer was cut off after ", &bytes, " bytes"].concat());
+            let why = "status check failed: the answer was cut off after ";
+            return Err(num_in(why, text.len() as u32, " bytes"));
         }
         Ok(Answer {
             status: code,
@@ -79,9 +78,12 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let mut deadline = Some(sleep_ms(deadline_ms));
     poll_fn(|cx| {
         if fired(&mut deadline, cx) {
-            let ms = num(deadline_ms);
-            let why = ["status check took longer than ", &ms, " ms and was aborted"];
-            return Poll::Ready(Err(why.concat()));
+            let why = num_in(
+                "status check took longer than ",
+                deadline_ms,
+                " ms and was aborted",
+            );
+            return Poll::Ready(Err(why));
         }
         fetch.as_mut().poll(cx)
     })

@@ -158,7 +158,7 @@ impl Ctx {
         let left = self.hold_until.get() - js_sys::Date::now();
         (left >= 1.0).then(|| {
             let ms = left.min(u32::MAX as f64) as u32;
-            let detail = ["the server asked to wait ", &num(ms), " ms"].concat();
+            let detail = num_in("the server asked to wait ", ms, " ms");
             self.event("hold", via, Some(&detail));
             sleep_ms(ms)
         })
@@ -242,7 +242,7 @@ impl Ctx {
                 } else {
                     ErrorKind::Body
                 };
-                self.report(kind, via, &e.to_string());
+                self.report(kind, via, &because("", &e));
                 None
             }
         }
@@ -257,11 +257,9 @@ impl Ctx {
         if let Some(ms) = wait {
             self.hold_until.set(now + f64::from(ms));
         }
-        let mut message = ["status check failed with HTTP ", &num(code.into())].concat();
+        let mut message = num_in("status check failed with HTTP ", code.into(), "");
         if let Some(ms) = wait {
-            message += "; retrying after ";
-            message += &num(ms);
-            message += " ms as the server asked";
+            message += &num_in("; retrying after ", ms, " ms as the server asked");
         }
         if self.throttled.replace(true) {
             self.event("hold", via, Some(&message));
@@ -281,7 +279,7 @@ impl Ctx {
                 return v;
             }
             let delay = backoff.next_delay(js_sys::Math::random());
-            let detail = ["catch-up check again in ", &num(delay), " ms"].concat();
+            let detail = num_in("catch-up check again in ", delay, " ms");
             self.event("retry", Strategy::Poll, Some(&detail));
             sleep_ms(delay).await;
         }
@@ -305,7 +303,7 @@ impl Ctx {
                 None
             }
             Err(e) => {
-                self.report(ErrorKind::Body, via, &e.to_string());
+                self.report(ErrorKind::Body, via, &because("", &e));
                 None
             }
         }
@@ -396,7 +394,20 @@ pub fn fired(slot: &mut Option<Sleep>, cx: &mut Context<'_>) -> bool {
     done
 }
 
-/// A whole number for a message, as JavaScript prints it.
-pub fn num(n: u32) -> String {
-    crate::display::float(n.into())
+/// Whether the browser has `name` (`name in globalThis`).
+fn global_has(name: &str) -> bool {
+    wasm_bindgen::JsValue::from(name).js_in(&js_sys::global())
+}
+
+/// `what` followed by the error's message. Every message the transports
+/// build from an error goes through here: one formatting path for all the
+/// error types.
+pub fn because(what: &str, e: &dyn std::fmt::Display) -> String {
+    format!("{what}{e}")
+}
+
+/// `before`, the whole number `n` as JavaScript prints it, then `after`:
+/// every message that tells a number is built here.
+pub fn num_in(before: &str, n: u32, after: &str) -> String {
+    [before, &crate::display::float(n.into()), after].concat()
 }

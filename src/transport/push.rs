@@ -13,7 +13,7 @@
 //!   delay; the page coming back cuts the delay short and checks at once.
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
-use super::{fired, num, sleep_ms, sse, websocket, Ctx, Final, Pushed};
+use super::{fired, num_in, sleep_ms, sse, websocket, Ctx, Final, Pushed};
 use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
@@ -90,11 +90,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
             return None;
         }
         let delay = backoff.next_delay(js_sys::Math::random());
-        ctx.event(
-            "reconnect",
-            via,
-            Some(&["in ", &num(delay), " ms"].concat()),
-        );
+        ctx.event("reconnect", via, Some(&num_in("in ", delay, " ms")));
         let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
         if let Some(done) = wait_to_reconnect(ctx, delay, check_meanwhile).await {
             return Some(done);
@@ -183,21 +179,16 @@ async fn session(
                 backoff.reset();
             }
             Heard::NotOpened => {
-                let why = [
-                    "the connection did not open within ",
-                    &num(open_within),
-                    " ms",
-                ];
-                return Err(lost(ctx, via, &why.concat(), false));
+                let why = num_in("the connection did not open within ", open_within, " ms");
+                return Err(lost(ctx, via, &why, false));
             }
             Heard::Silence => {
-                let ms = num(liveness.unwrap_or_default());
-                let why = [
+                let why = num_in(
                     "nothing heard for ",
-                    &ms,
+                    liveness.unwrap_or_default(),
                     " ms (no heartbeat): the connection is taken for dead",
-                ];
-                return Err(lost(ctx, via, &why.concat(), proven));
+                );
+                return Err(lost(ctx, via, &why, proven));
             }
             Heard::CaughtUp(verdict) => {
                 catch_up = None;

@@ -6,7 +6,7 @@
 //! source and [`super::push`] reopens it with backoff.
 
 use super::push::{Connection, PushEvent};
-use super::Ctx;
+use super::{because, Ctx};
 use crate::schedule::with_query;
 use futures::stream::Stream;
 use gloo_net::eventsource::futures::{EventSource, EventSourceSubscription};
@@ -14,14 +14,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub fn supported() -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &"EventSource".into()).unwrap_or(false)
+    super::global_has("EventSource")
 }
 
 /// The subscriptions of one source, as one stream of [`PushEvent`]s.
 /// Dropping it removes the listeners, then closes the source (the fields
 /// drop in this order).
 struct Source {
-    /// `open`, `message`, `heartbeat`, `error`, polled in this order.
+    /// `open`, `message`, `heartbeat`, `error`, polled in this order and
+    /// told apart by position.
     events: Vec<EventSourceSubscription>,
     _source: EventSource,
 }
@@ -30,12 +31,12 @@ impl Stream for Source {
     type Item = PushEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PushEvent>> {
-        for sub in self.events.iter_mut() {
+        for (i, sub) in self.events.iter_mut().enumerate() {
             if let Poll::Ready(next) = Pin::new(sub).poll_next(cx) {
-                return Poll::Ready(Some(match next {
-                    Some(Ok((kind, _))) if kind == "open" => PushEvent::Open,
+                return Poll::Ready(Some(match (i, next) {
+                    (0, Some(Ok(_))) => PushEvent::Open,
                     // A heartbeat's data is read like any message: it says it is one.
-                    Some(Ok((kind, e))) if kind != "error" => {
+                    (1 | 2, Some(Ok((_, e)))) => {
                         PushEvent::Message(e.data().as_string().unwrap_or_default())
                     }
                     _ => PushEvent::Lost("the event stream failed or was closed".into()),
@@ -48,12 +49,12 @@ impl Stream for Source {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let failed = |what: &str, e: String| [what, &url, ": ", &e].concat();
-    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e.to_string()))?;
+    let failed = |what: &str, e| because(&[what, &url, ": "].concat(), &e);
+    let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e))?;
     let mut events = Vec::with_capacity(4);
     for kind in ["open", "message", "heartbeat", "error"] {
         let sub = source.subscribe(kind);
-        events.push(sub.map_err(|e| failed("cannot listen to ", e.to_string()))?);
+        events.push(sub.map_err(|e| failed("cannot listen to ", e))?);
     }
     Ok(Box::pin(Source {
         events,

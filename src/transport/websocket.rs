@@ -5,31 +5,33 @@
 //! reconnect loop checks on; frames for another order are ignored.
 
 use super::push::{Connection, PushEvent};
-use super::{num, Ctx};
+use super::{because, num_in, Ctx};
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::{Message, State, WebSocketError};
+use gloo_net::websocket::{Message, WebSocketError};
+use std::fmt::Display;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use wasm_bindgen::JsCast;
 
 pub fn supported() -> bool {
-    js_sys::Reflect::has(&js_sys::global(), &"WebSocket".into()).unwrap_or(false)
+    super::global_has("WebSocket")
 }
 
 /// A socket and the subscribe frame still waiting for it to open, as one
-/// stream of [`PushEvent`]s. Dropping it closes the socket (code 1000) and
-/// removes its listeners.
+/// stream of [`PushEvent`]s. Dropping it closes the socket (code 1000), then
+/// gloo-net's `WebSocket` removes its listeners.
 struct Socket {
-    socket: Option<WebSocket>,
+    /// The browser's socket under `socket`, kept to close it with a code.
+    raw: web_sys::WebSocket,
+    socket: WebSocket,
     hello: Option<String>,
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        if let Some(socket) = self.socket.take() {
-            let _ = socket.close(Some(1000), Some("watch ended"));
-        }
+        let _ = self.raw.close_with_code_and_reason(1000, "watch ended");
     }
 }
 
@@ -38,15 +40,12 @@ impl Stream for Socket {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<PushEvent>> {
         let this = &mut *self;
-        let Some(socket) = this.socket.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let mut socket = Pin::new(socket);
+        let mut socket = Pin::new(&mut this.socket);
         if this.hello.is_some() {
             // Ready once the socket is open, or has failed to open.
             if socket.as_mut().poll_ready(cx).is_ready() {
                 let hello = this.hello.take().unwrap_or_default();
-                if matches!(socket.state(), State::Open) {
+                if this.raw.ready_state() == web_sys::WebSocket::OPEN {
                     let _ = socket.as_mut().start_send(Message::Text(hello));
                     return Poll::Ready(Some(PushEvent::Open));
                 }
@@ -60,11 +59,10 @@ impl Stream for Socket {
                 // The close event that follows says more.
                 Some(Err(WebSocketError::ConnectionError)) => continue,
                 Some(Err(WebSocketError::ConnectionClose(e))) => {
-                    let code = num(e.code.into());
-                    PushEvent::Lost(["the socket closed (code ", &code, ")"].concat())
+                    PushEvent::Lost(num_in("the socket closed (code ", e.code.into(), ")"))
                 }
                 Some(Err(WebSocketError::MessageSendError(e))) => {
-                    PushEvent::Lost("the socket failed: ".to_owned() + &e.to_string())
+                    PushEvent::Lost(because("the socket failed: ", &e))
                 }
                 Some(Err(_)) => PushEvent::Lost("the socket failed".into()),
                 None => return Poll::Ready(None),
@@ -75,8 +73,12 @@ impl Stream for Socket {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = &ctx.ws_url;
-    let socket =
-        WebSocket::open(url).map_err(|e| ["cannot open ", url, ": ", &e.to_string()].concat())?;
+    let failed = |e: &dyn Display| because(&["cannot open ", url, ": "].concat(), e);
+    // What `WebSocket::open` does, keeping the browser's socket too. Its
+    // error reads like gloo-net's: the error's `toString()`.
+    let raw = web_sys::WebSocket::new(url)
+        .map_err(|e| failed(&e.unchecked_into::<js_sys::Error>().to_string()))?;
+    let socket = WebSocket::try_from(raw.clone()).map_err(|e| failed(&e))?;
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
@@ -84,7 +86,8 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
         .map(String::from)
         .unwrap_or_default();
     Ok(Box::pin(Socket {
-        socket: Some(socket),
+        raw,
+        socket,
         hello: Some([r#"{"order_no":"#, &no, r#","heartbeat":true}"#].concat()),
     }))
 }
