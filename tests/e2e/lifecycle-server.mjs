@@ -2,10 +2,9 @@
 // (and the visibility switch both use):
 // started on a free 127.0.0.1 port, serving tests/e2e/lifecycle-page/ and
 // the built package, with the test hooks the suite uses.
-import { spawn } from "node:child_process";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { testServerFlags } from "./server-flags.mjs";
+import { spawnServer } from "./server.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -23,21 +22,9 @@ export async function waitFor(what, fn, timeoutMs = 10_000) {
 }
 
 export async function startServer({ pkg = process.env.PAYWATCH_PKG || "pkg" } = {}) {
-  const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
-  const child = spawn(isAbsolute(bin) ? bin : join(root, bin), [
-    "--host", "127.0.0.1", "--port", "0",
-    "--www", join(root, "tests/e2e/lifecycle-page"),
-    "--pkg", isAbsolute(pkg) ? pkg : join(root, pkg),
-    ...testServerFlags(),
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((res, rej) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) res(m[1]);
-    });
-    child.on("exit", (code) => rej(new Error(`server exited (${code})`)));
+  const { url, stop } = await spawnServer({
+    www: join(root, "tests/e2e/lifecycle-page"),
+    pkg: isAbsolute(pkg) ? pkg : join(root, pkg),
   });
   const api = async (method, path, body) => {
     const res = await fetch(url + path, {
@@ -58,10 +45,7 @@ export async function startServer({ pkg = process.env.PAYWATCH_PKG || "pkg" } = 
     stats: (no) => api("GET", `/_test/orders/${encodeURIComponent(no)}/stats`),
     behave: (no, b) => api("POST", `/_test/orders/${encodeURIComponent(no)}/behavior`, b),
     hook: (no, what) => api("POST", `/_test/orders/${encodeURIComponent(no)}/${what}`),
-    stop: () => new Promise((res) => {
-      child.once("exit", res);
-      child.kill("SIGTERM");
-    }),
+    stop,
   };
 }
 

@@ -21,10 +21,10 @@
 //      E2E_ENGINES (default chromium,webkit,firefox; WebKit needs a display:
 //      run under xvfb-run -a), CHROMIUM (default /usr/bin/chromium).
 import { assert, suite } from "./harness.mjs";
-import { testServerFlags } from "./server-flags.mjs";
-import { spawn, spawnSync } from "node:child_process";
+import { serverBinary, spawnServer } from "./server.mjs";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 
@@ -35,10 +35,7 @@ const plainDir = join(here, "plain");
 const appDir = join(here, "vite-app");
 const started = performance.now();
 
-const serverBin = (() => {
-  const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
-  return isAbsolute(bin) ? bin : join(root, bin);
-})();
+const serverBin = serverBinary();
 
 const cleanups = [];
 // Per engine: [passed, run].
@@ -203,41 +200,9 @@ function sizes(tarball) {
 // from 127.0.0.1, so the per-address limits are set out of reach.
 
 async function startServer(www) {
-  const child = spawn(serverBin, ["--host", "127.0.0.1", "--port", "0", "--www", www, ...testServerFlags()], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 10_000);
-    const onData = (d) => {
-      output += d;
-      const m = /paywatch-server listening on (http:\/\/[^\s]+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(m[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (d) => (output += d));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(new Error(`cannot start ${serverBin}: ${e.message}`));
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}):\n${output}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  cleanups.push(stop);
-  return { url, stop };
+  const server = await spawnServer({ www });
+  cleanups.push(server.stop);
+  return server;
 }
 
 async function api(server, method, path, body) {

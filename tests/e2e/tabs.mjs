@@ -2,14 +2,13 @@
 // (scripts/bench-crosstab.mjs): a reference server on a free 127.0.0.1 port
 // serving the fixture page crosstab/index.html and the built package at
 // /pkg/, and tabs of one Chromium browser context opened on it.
-import { spawn } from "node:child_process";
-import { isAbsolute, join, resolve, dirname } from "node:path";
+import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "../..");
 
-import { testServerFlags } from "./server-flags.mjs";
+import { spawnServer } from "./server.mjs";
 
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -39,43 +38,10 @@ export async function waitFor(what, fn, timeoutMs = 10_000, everyMs = 20) {
   }
 }
 
-// Starts the reference server; resolves with { url, stop }.
-export async function startServer() {
-  const bin = process.env.PAYWATCH_SERVER_BIN || "target/debug/paywatch-server";
-  const serverBin = isAbsolute(bin) ? bin : join(root, bin);
+// Starts the reference server on the fixture page; resolves with { url, stop }.
+export function startServer() {
   const pkg = process.env.PAYWATCH_PKG ? resolve(process.env.PAYWATCH_PKG) : join(root, "pkg");
-  const args = ["--host", "127.0.0.1", "--port", "0", "--www", join(here, "crosstab"), "--pkg", pkg, ...testServerFlags()];
-  const child = spawn(serverBin, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const url = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start:\n${output}`)), 10_000);
-    child.stdout.on("data", (d) => {
-      output += d;
-      const m = /paywatch-server listening on (http:\/\/[^\s]+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-    child.stderr.on("data", (d) => (output += d));
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      fail(new Error(`cannot start ${serverBin}: ${e.message}`));
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited (${code}):\n${output}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
-  };
-  return { url, stop };
+  return spawnServer({ www: join(here, "crosstab"), pkg });
 }
 
 export async function api(server, method, path, body) {
