@@ -18,6 +18,7 @@ for f in paywatch_bg.wasm index.js react.js; do
   if [ "$f" != react.js ]; then total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); fi
 done
 row "page total (no React)" "$total_raw" "$total_gz"
+echo "(the wasm-bindgen glue is bundled into index.js: there is no separate glue file)"
 # The entry (with the wasm-bindgen glue bundled in) loads the .wasm and
 # nothing else. An import of another file would be one this table does not
 # count.
