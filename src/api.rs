@@ -4,7 +4,7 @@
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
 use crate::display;
-use crate::hooks::{describe, get, Hooks};
+use crate::hooks::{describe, get, pay_watch_error, Hooks};
 use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
@@ -173,7 +173,5 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
 }
 
 fn to_error(e: OptionsError) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    err.set_name("PayWatchError");
-    err.into()
+    pay_watch_error(&e.to_string()).into()
 }

@@ -6,7 +6,7 @@
 
 use crate::objects::{to_js, Value::*};
 use js_sys::{Error, Function, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::{JsCast, JsError, JsValue};
 
 /// What went wrong, for `error.kind` in `onError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,12 +119,19 @@ pub struct ErrorContext {
 impl ErrorContext {
     /// An `Error` named `PayWatchError` with `kind` and `orderNo` set.
     pub fn error(&self, kind: ErrorKind, message: &str) -> Error {
-        let err = Error::new(&format!("paywatch: {message}"));
-        err.set_name("PayWatchError");
+        let err = pay_watch_error(&format!("paywatch: {message}"));
         set(&err, "kind", &kind.name().into());
         set(&err, "orderNo", &self.order_no.as_str().into());
         err
     }
+}
+
+/// An `Error` named `PayWatchError`. Made by wasm-bindgen's `JsError`, as
+/// serde-wasm-bindgen makes its errors: one import for both.
+pub fn pay_watch_error(message: &str) -> Error {
+    let err: Error = JsValue::from(JsError::new(message)).unchecked_into();
+    err.set_name("PayWatchError");
+    err
 }
 
 /// Calls the seed page's analytics globals, when the page has them:
