@@ -10,12 +10,12 @@ use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
 use js_sys::{Array, Function, Promise, Reflect};
-use std::cell::RefCell;
+use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
     /// The page-wide defaults set by `configure`, once it has been called.
-    static PAGE: RefCell<Option<(PartialOptions, Hooks)>> = const { RefCell::new(None) };
+    static PAGE: Cell<Option<(PartialOptions, Hooks)>> = const { Cell::new(None) };
 }
 
 /// Sets page-wide default options, merged over earlier `configure` calls.
@@ -29,16 +29,19 @@ thread_local! {
 pub fn configure(options: JsValue) -> Result<(), JsValue> {
     let (layer, hooks) = read_options(&options).map_err(to_error)?;
     let page = over_page(layer, hooks);
-    PAGE.with(|p| *p.borrow_mut() = Some(page));
+    PAGE.set(Some(page));
     Ok(())
 }
 
 /// `layer` and `hooks` over the page-wide defaults, if `configure` set any.
 fn over_page(layer: PartialOptions, hooks: Hooks) -> (PartialOptions, Hooks) {
-    PAGE.with(|p| match &*p.borrow() {
+    let page = PAGE.take();
+    let merged = match &page {
         Some((options, page_hooks)) => (options.merge(&layer), page_hooks.merge(&hooks)),
         None => (layer, hooks),
-    })
+    };
+    PAGE.set(page);
+    merged
 }
 
 /// Watches `order_no` until it is paid, closed or expired, the watch times
