@@ -172,7 +172,10 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
             display::quoted(given)
         ))
     })?;
-    Ok(to_ws_scheme(&url.href()))
+    // `href` as a plain property: no import for the getter.
+    Ok(to_ws_scheme(
+        &get(&url, "href").as_string().unwrap_or_default(),
+    ))
 }
 
 fn to_error(e: OptionsError) -> JsValue {

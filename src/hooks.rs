@@ -127,10 +127,11 @@ impl ErrorContext {
 }
 
 /// An `Error` named `PayWatchError`. Made by wasm-bindgen's `JsError`, as
-/// serde-wasm-bindgen makes its errors: one import for both.
+/// serde-wasm-bindgen makes its errors, and named as a plain property: no
+/// import of their own.
 pub fn pay_watch_error(message: &str) -> Error {
     let err: Error = JsValue::from(JsError::new(message)).unchecked_into();
-    err.set_name("PayWatchError");
+    set(&err, "name", &"PayWatchError".into());
     err
 }
 
