@@ -178,6 +178,7 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
     ))
 }
 
+/// `e` as the `PayWatchError` it throws (worded as its `Display`).
 fn to_error(e: OptionsError) -> JsValue {
-    pay_watch_error(&e.to_string()).into()
+    pay_watch_error(&["paywatch: ", &e.0].concat()).into()
 }
