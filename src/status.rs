@@ -55,25 +55,24 @@ pub enum BodyError {
 
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            // The code through `display::float`: no integer formatter in the wasm.
-            BodyError::Http(code) => write!(
-                f,
-                "status check failed with HTTP {}",
-                display::float((*code).into())
+        // Two plain writes: no formatting arguments. The code through
+        // `display::float`: no integer formatter in the wasm.
+        let (what, detail) = match self {
+            BodyError::Http(code) => (
+                "status check failed with HTTP ",
+                display::float((*code).into()),
             ),
-            BodyError::NotJson(start) => {
-                write!(f, "status answer is not JSON: {}", display::quoted(start))
-            }
-            BodyError::NotStatusBody(start) => {
-                write!(f, "status answer has neither `payed` nor `status`: {start}")
-            }
-            BodyError::OtherOrder(no) => write!(
-                f,
-                "status body is for another order: {}",
-                display::quoted(no)
+            BodyError::NotJson(start) => ("status answer is not JSON: ", display::quoted(start)),
+            BodyError::NotStatusBody(start) => (
+                "status answer has neither `payed` nor `status`: ",
+                start.clone(),
             ),
-        }
+            BodyError::OtherOrder(no) => {
+                ("status body is for another order: ", display::quoted(no))
+            }
+        };
+        f.write_str(what)?;
+        f.write_str(&detail)
     }
 }
 
