@@ -184,7 +184,8 @@ pub struct PartialOptions {
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
 
-/// The data options, as [`PartialOptions`] declares them.
+/// The data options, as [`PartialOptions`] declares them (and its reader
+/// knows them: [`read::Slot`]).
 const DATA_KEYS: [&str; 18] = [
     "strategy",
     "endpoint",
@@ -227,15 +228,19 @@ fn err<T>(msg: impl Into<String>) -> Result<T, OptionsError> {
     Err(OptionsError(msg.into()))
 }
 
-/// Whether `key` names an option at all (callbacks included).
-pub fn is_known_key(key: &str) -> bool {
-    DATA_KEYS.contains(&key) || CALLBACK_KEYS.contains(&key)
-}
-
 /// Checks one name of an options object: unknown names are rejected, so
 /// that a typo such as `intervalMS` is not silently ignored.
 pub fn check_name(key: &str) -> Result<(), OptionsError> {
-    if is_known_key(key) {
+    if DATA_KEYS.contains(&key) {
+        return Ok(());
+    }
+    check_other_name(key)
+}
+
+/// [`check_name`] for a name that is no data option's (the reader knows
+/// those by their slots, [`read::Slot`]): only a callback's passes.
+fn check_other_name(key: &str) -> Result<(), OptionsError> {
+    if CALLBACK_KEYS.contains(&key) {
         return Ok(());
     }
     err(format!(
@@ -654,7 +659,7 @@ pub mod read {
             let mut options = PartialOptions::default();
             while let Some(key) = map.next_key::<String>()? {
                 let Some(slot) = options.slot(&key) else {
-                    check_name(&key).map_err(fail)?;
+                    check_other_name(&key).map_err(fail)?;
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 };
@@ -819,6 +824,13 @@ mod tests {
     #[test]
     fn the_lists_in_messages_match_the_lists() {
         assert_eq!(Strategy::NAMES.join(", "), Strategy::NAMES_TEXT);
+        // The reader knows the data options by their slots.
+        for key in DATA_KEYS {
+            assert!(PartialOptions::default().slot(key).is_some(), "{key}");
+        }
+        for key in CALLBACK_KEYS {
+            assert!(PartialOptions::default().slot(key).is_none(), "{key}");
+        }
         assert_eq!(
             [&DATA_KEYS[..], &CALLBACK_KEYS[..]].concat().join(", "),
             KNOWN_KEYS
