@@ -156,9 +156,16 @@ fn verdict_of(body: &Body, text: &str, order_no: &str) -> Result<Verdict, BodyEr
     if !body.is_object {
         return Err(not_status(text));
     }
-    let status = body.status.as_deref();
-    let known_status = matches!(status, Some("pending" | "paid" | "closed" | "expired"));
-    if body.payed.is_none() && !known_status {
+    // The verdict `status` names, when it names one.
+    let named = [
+        Verdict::Pending,
+        Verdict::Paid,
+        Verdict::Closed,
+        Verdict::Expired,
+    ]
+    .into_iter()
+    .find(|v| body.status.as_deref() == Some(v.name()));
+    if body.payed.is_none() && named.is_none() {
         return Err(not_status(text));
     }
     if let Some(other) = &body.order_no {
@@ -166,14 +173,10 @@ fn verdict_of(body: &Body, text: &str, order_no: &str) -> Result<Verdict, BodyEr
             return Err(BodyError::OtherOrder(excerpt(&other.json)));
         }
     }
-    if body.payed == Some(true) || status == Some("paid") {
+    if body.payed == Some(true) {
         return Ok(Verdict::Paid);
     }
-    Ok(match status {
-        Some("closed") => Verdict::Closed,
-        Some("expired") => Verdict::Expired,
-        _ => Verdict::Pending,
-    })
+    Ok(named.unwrap_or(Verdict::Pending))
 }
 
 /// Whether a heartbeat's `heartbeat_ms` (a JSON number) is a usable interval.
