@@ -37,7 +37,7 @@ pub fn configure(options: JsValue) -> Result<(), JsValue> {
 fn over_page(layer: PartialOptions, hooks: Hooks) -> (PartialOptions, Hooks) {
     let page = PAGE.take();
     let merged = match &page {
-        Some((options, page_hooks)) => (options.merge(&layer), page_hooks.merge(&hooks)),
+        Some((options, page_hooks)) => (options.merge(layer), page_hooks.merge(hooks)),
         None => (layer, hooks),
     };
     PAGE.set(page);

@@ -43,13 +43,13 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub fn merge(&self, later: &Hooks) -> Hooks {
-        let pick = |a: &Option<Function>, b: &Option<Function>| b.as_ref().or(a.as_ref()).cloned();
+    pub fn merge(&self, later: Hooks) -> Hooks {
+        let pick = |a: &Option<Function>, b: Option<Function>| b.or_else(|| a.clone());
         Hooks {
-            on_status: pick(&self.on_status, &later.on_status),
-            on_paid: pick(&self.on_paid, &later.on_paid),
-            on_error: pick(&self.on_error, &later.on_error),
-            on_event: pick(&self.on_event, &later.on_event),
+            on_status: pick(&self.on_status, later.on_status),
+            on_paid: pick(&self.on_paid, later.on_paid),
+            on_error: pick(&self.on_error, later.on_error),
+            on_event: pick(&self.on_event, later.on_event),
         }
     }
 

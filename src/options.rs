@@ -124,10 +124,10 @@ pub fn seed_types() -> Types {
 
 /// `later` entries replace those of `types` with the same key (the order of
 /// the entries does not matter: keys are unique).
-fn merge_types(types: &Types, later: &Types) -> Types {
-    let mut out = later.clone();
+fn merge_types(types: &Types, later: Types) -> Types {
+    let mut out = later;
     for entry in types {
-        if !later.iter().any(|(k, _)| *k == entry.0) {
+        if !out.iter().any(|(k, _)| *k == entry.0) {
             out.push(entry.clone());
         }
     }
@@ -251,21 +251,21 @@ fn check_other_name(key: &str) -> Result<(), OptionsError> {
 
 impl PartialOptions {
     /// `later` over `self`: each option `later` sets wins; `types` merge by key.
-    pub fn merge(&self, later: &PartialOptions) -> PartialOptions {
+    pub fn merge(&self, later: PartialOptions) -> PartialOptions {
         PartialOptions {
             strategy: later.strategy.or(self.strategy),
-            endpoint: pick(&self.endpoint, &later.endpoint),
-            action: pick(&self.action, &later.action),
+            endpoint: pick(&self.endpoint, later.endpoint),
+            action: pick(&self.action, later.action),
             interval_ms: later.interval_ms.or(self.interval_ms),
             long_poll_wait_sec: later.long_poll_wait_sec.or(self.long_poll_wait_sec),
-            sse_url: pick(&self.sse_url, &later.sse_url),
-            ws_url: pick(&self.ws_url, &later.ws_url),
+            sse_url: pick(&self.sse_url, later.sse_url),
+            ws_url: pick(&self.ws_url, later.ws_url),
             timeout_ms: later.timeout_ms.or(self.timeout_ms),
             request_timeout_ms: later.request_timeout_ms.or(self.request_timeout_ms),
             slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
             slow_interval_ms: later.slow_interval_ms.or(self.slow_interval_ms),
             liveness_ms: later.liveness_ms.or(self.liveness_ms),
-            types: merge_types(&self.types, &later.types),
+            types: merge_types(&self.types, later.types),
             analytics: later.analytics.or(self.analytics),
             exclusive: later.exclusive.or(self.exclusive),
             cross_tab: later.cross_tab.or(self.cross_tab),
@@ -277,7 +277,7 @@ impl PartialOptions {
     /// Fills in the defaults. `ws_url` stays `None` when unset: only the
     /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
     pub fn resolve(self) -> Config {
-        let types = merge_types(&seed_types(), &self.types);
+        let types = merge_types(&seed_types(), self.types);
         Config {
             strategy: self.strategy.unwrap_or(Strategy::Poll),
             endpoint: self.endpoint.unwrap_or_else(|| "/pay".into()),
@@ -304,8 +304,8 @@ impl PartialOptions {
 }
 
 /// `later` when it is set, else `earlier`.
-fn pick(earlier: &Option<String>, later: &Option<String>) -> Option<String> {
-    later.as_ref().or(earlier.as_ref()).cloned()
+fn pick(earlier: &Option<String>, later: Option<String>) -> Option<String> {
+    later.or_else(|| earlier.clone())
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
@@ -982,7 +982,7 @@ mod tests {
         )
         .unwrap();
         let call = parse(json!({ "intervalMs": 100, "types": { "3": { "label": "c" } } })).unwrap();
-        let c = page.merge(&call).resolve();
+        let c = page.merge(call).resolve();
         assert_eq!(c.strategy, Strategy::Sse);
         assert_eq!(c.interval_ms, 100);
         assert_eq!(c.type_entry(Some(1)).label.as_deref(), Some("a"));
