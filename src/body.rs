@@ -88,9 +88,12 @@ pub fn read_body(text: &str) -> Option<Body> {
         // throw: JSON holds no symbols or bigints).
         payed: wire.payed.map(|p| p.unchecked_into_f64() == 1.0),
         status: wire.status.and_then(|s| s.as_string()),
-        order_no: wire.order_no.filter(|v| !v.is_null()).map(|v| OrderNo {
-            text: v.as_string().or_else(|| v.as_f64().map(|_| json(&v))),
-            json: json(&v),
+        order_no: wire.order_no.filter(|v| !v.is_null()).map(|v| {
+            let json = json(&v);
+            OrderNo {
+                text: v.as_string().or_else(|| v.as_f64().map(|_| json.clone())),
+                json,
+            }
         }),
         heartbeat_ms: wire
             .heartbeat_ms
