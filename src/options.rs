@@ -364,7 +364,8 @@ impl Config {
         // integer).
         ty.and_then(|t| find(&display::float(t as f64)))
             .or_else(|| find(DEFAULT_TYPE_KEY))
-            .expect("the seed table always has a default entry")
+            // `resolve` starts from the seed table, which has a default entry.
+            .unwrap()
     }
 }
 
