@@ -33,7 +33,8 @@ pub fn configure(options: JsValue) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// `layer` and `hooks` over the page-wide defaults, if `configure` set any.
+/// `layer` and `hooks` over the page-wide defaults, if `configure` set any
+/// (taken out of their cell and put back: no borrow to check).
 fn over_page(layer: PartialOptions, hooks: Hooks) -> (PartialOptions, Hooks) {
     let page = PAGE.take();
     let merged = match &page {
@@ -178,7 +179,8 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
     ))
 }
 
-/// `e` as the `PayWatchError` it throws (worded as its `Display`).
+/// `e` as the `PayWatchError` it throws, worded as its `Display` words it.
+/// Concatenated: `to_string` would link a formatting path of its own.
 fn to_error(e: OptionsError) -> JsValue {
     pay_watch_error(&["paywatch: ", &e.0].concat()).into()
 }

@@ -250,7 +250,8 @@ fn check_other_name(key: &str) -> Result<(), OptionsError> {
 }
 
 impl PartialOptions {
-    /// `later` over `self`: each option `later` sets wins; `types` merge by key.
+    /// `later` over `self`: each option `later` sets wins; `types` merge by
+    /// key. `later`'s options move into the result; `self`'s are copied.
     pub fn merge(&self, later: PartialOptions) -> PartialOptions {
         PartialOptions {
             strategy: later.strategy.or(self.strategy),
