@@ -179,8 +179,8 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
     ))
 }
 
-/// `e` as the `PayWatchError` it throws, worded as its `Display` words it.
-/// Concatenated: `to_string` would link a formatting path of its own.
+/// `e` as the `PayWatchError` it throws, worded as its `Display` words it
+/// (not through `to_string`, which would link a formatting path of its own).
 fn to_error(e: OptionsError) -> JsValue {
-    pay_watch_error(&["paywatch: ", &e.0].concat()).into()
+    pay_watch_error(&e.0).into()
 }

@@ -119,18 +119,19 @@ pub struct ErrorContext {
 impl ErrorContext {
     /// An `Error` named `PayWatchError` with `kind` and `orderNo` set.
     pub fn error(&self, kind: ErrorKind, message: &str) -> Error {
-        let err = pay_watch_error(&format!("paywatch: {message}"));
+        let err = pay_watch_error(message);
         set(&err, "kind", &kind.name().into());
         set(&err, "orderNo", &self.order_no.as_str().into());
         err
     }
 }
 
-/// An `Error` named `PayWatchError`. Made by wasm-bindgen's `JsError`, as
-/// serde-wasm-bindgen makes its errors, and named as a plain property: no
-/// import of their own.
+/// An `Error` named `PayWatchError`, its message `paywatch: <message>`.
+/// Made by wasm-bindgen's `JsError`, as serde-wasm-bindgen makes its
+/// errors, and named as a plain property: no import of their own.
 pub fn pay_watch_error(message: &str) -> Error {
-    let err: Error = JsValue::from(JsError::new(message)).unchecked_into();
+    let message = ["paywatch: ", message].concat();
+    let err: Error = JsValue::from(JsError::new(&message)).unchecked_into();
     set(&err, "name", &"PayWatchError".into());
     err
 }
