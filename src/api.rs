@@ -9,7 +9,7 @@ use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use std::cell::Cell;
 use wasm_bindgen::prelude::*;
 
@@ -135,8 +135,7 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
         )));
     }
     for (key, slot) in hooks.slots() {
-        let value = Reflect::get(options, &key.into()).unwrap_or_default();
-        *slot = match value.dyn_into::<Function>() {
+        *slot = match get(options, key).dyn_into::<Function>() {
             Ok(f) => Some(f),
             Err(v) if v.is_undefined() || v.is_null() => None,
             Err(v) => {
