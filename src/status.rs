@@ -229,11 +229,7 @@ fn not_status(text: &str) -> BodyError {
 /// The first 80 characters, so an error message stays readable.
 fn excerpt(text: &str) -> String {
     match text.char_indices().nth(80) {
-        Some((end, _)) => {
-            let mut out = text.get(..end).unwrap_or_default().to_owned();
-            out.push('…');
-            out
-        }
+        Some((end, _)) => [text.get(..end).unwrap_or_default(), "…"].concat(),
         None => text.to_owned(),
     }
 }
