@@ -23,7 +23,7 @@ use crate::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::{JsCast, JsValue};
@@ -118,7 +118,7 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
             }
         }
     };
-    wasm_bindgen_futures::spawn_local(task);
+    spawn(Box::pin(task));
     promise
 }
 
@@ -127,6 +127,13 @@ pub fn promise() -> (Promise, Function) {
     let mut resolve = None;
     let promise = Promise::new(&mut |res, _| resolve = Some(res));
     (promise, resolve.expect("the Promise executor runs at once"))
+}
+
+/// Runs `task` on its own, to its end. Every task of the crate starts
+/// here: the executor's spawning code is linked once, not once per task.
+#[inline(never)]
+pub fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
 }
 
 /// Cancels the watch of `order_no`, or every watch. Returns how many.
@@ -272,9 +279,9 @@ impl Watch {
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
         if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
-            wasm_bindgen_futures::spawn_local(async move {
+            spawn(Box::pin(async move {
                 finish(crosstab::first_to_fire(&no, marker_ms).await);
-            });
+            }));
         } else {
             finish(ending == Ending::PAID && ctx.config.analytics);
         }

@@ -28,6 +28,7 @@ use super::policy::{
 };
 use crate::hooks::get;
 use crate::transport::sleep_ms;
+use crate::watch::spawn;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -41,10 +42,10 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
         Ok(Some(held)) => {
             let first = mark(storage.as_ref(), order_no, marker_ms);
-            wasm_bindgen_futures::spawn_local(async move {
+            spawn(Box::pin(async move {
                 sleep_ms(CLAIM_HOLD_MS).await;
                 drop(held);
-            });
+            }));
             first
         }
         Ok(None) => false,
