@@ -166,16 +166,15 @@ impl Ctx {
 
     /// Waits `ms`, or less if a wake-up comes that [`Ctx::answer_wake`]
     /// answers.
-    pub async fn pause(&self, ms: u32) {
+    pub fn pause(&self, ms: u32) -> impl Future<Output = ()> + '_ {
         let mut timer = Some(sleep_ms(ms));
-        poll_fn(|cx| {
+        poll_fn(move |cx| {
             if fired(&mut timer, cx) || (self.wake.take(cx) && self.answer_wake()) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
-        .await
     }
 
     /// HTTP checks made plus push connections opened, so far.
