@@ -21,7 +21,7 @@ use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
@@ -62,14 +62,14 @@ pub struct Watch {
 
 thread_local! {
     /// The running watches of this page, oldest first.
-    static RUNNING: RefCell<Vec<Rc<Watch>>> = const { RefCell::new(Vec::new()) };
+    static RUNNING: Cell<Vec<Rc<Watch>>> = const { Cell::new(Vec::new()) };
     /// Outcomes of the orders this page saw paid: asking again about one of
     /// them resolves with its outcome and fires nothing, so a re-render that
     /// calls `checkPayStatus` again cannot count a conversion twice.
     /// (A list: a page sees few orders paid, and a map costs the module more.)
-    static PAID: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
+    static PAID: Cell<Vec<(String, JsValue)>> = const { Cell::new(Vec::new()) };
     /// The page-lifecycle listeners, while any watch runs.
-    static LISTENERS: RefCell<Option<Listeners>> = const { RefCell::new(None) };
+    static LISTENERS: Cell<Option<Listeners>> = const { Cell::new(None) };
 }
 
 /// Starts watching, or returns the promise of the running watch of the same
@@ -80,12 +80,11 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     if let Some(running) = find(&ctx.order_no) {
         return running.promise.clone();
     }
-    let paid = PAID.with(|p| {
-        let paid = p.borrow();
-        let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
-        found.map(|(_, outcome)| outcome.clone())
-    });
-    if let Some(outcome) = paid {
+    let paid = PAID.take();
+    let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
+    let outcome = found.map(|(_, outcome)| outcome.clone());
+    PAID.set(paid);
+    if let Some(outcome) = outcome {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
@@ -103,11 +102,13 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
     });
-    RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
-    LISTENERS.with(|l| {
-        l.borrow_mut()
-            .get_or_insert_with(|| Listeners::new(on_lifecycle));
-    });
+    let mut running = RUNNING.take();
+    running.push(watch.clone());
+    let first = running.len() == 1;
+    RUNNING.set(running);
+    if first {
+        LISTENERS.set(Some(Listeners::new(on_lifecycle)));
+    }
     let task = {
         let watch = watch.clone();
         async move {
@@ -181,13 +182,16 @@ fn tell_all(kind: &str, reason: &str) {
 
 /// How many watches are running (for tests and the demo).
 pub fn running() -> usize {
-    RUNNING.with(|r| r.borrow().len())
+    all().len()
 }
 
 /// The running watches, oldest first: a copy, as settling one changes the
-/// registry.
+/// registry. (The registries are `Cell`s, taken and put back: no borrow
+/// flags to check.)
 fn all() -> Vec<Rc<Watch>> {
-    RUNNING.with(|r| r.borrow().clone())
+    let running = RUNNING.take();
+    RUNNING.set(running.clone());
+    running
 }
 
 fn find(order_no: &str) -> Option<Rc<Watch>> {
@@ -239,16 +243,15 @@ impl Watch {
         if self.settled.replace(true) {
             return;
         }
-        let idle = RUNNING.with(|r| {
-            let mut running = r.borrow_mut();
-            if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
-                running.remove(i);
-            }
-            running.is_empty()
-        });
+        let mut running = RUNNING.take();
+        if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
+            running.remove(i);
+        }
+        let idle = running.is_empty();
+        RUNNING.set(running);
         if idle {
             // Semantics 3: no listener of a finished watch is left.
-            LISTENERS.with(|l| l.borrow_mut().take());
+            drop(LISTENERS.take());
         }
         self.ctx.stop.raise();
         let ctx = &self.ctx;
@@ -272,7 +275,9 @@ impl Watch {
             ),
         ]);
         if ending == Ending::PAID {
-            PAID.with(|p| p.borrow_mut().push((ctx.order_no.clone(), outcome.clone())));
+            let mut paid = PAID.take();
+            paid.push((ctx.order_no.clone(), outcome.clone()));
+            PAID.set(paid);
         }
         let watch = self.clone();
         let outcome: Object = outcome.unchecked_into();
