@@ -145,16 +145,14 @@ pub fn check_url(
 ) -> String {
     // Whole numbers far below 2^53: their JavaScript text is their digits.
     let t = crate::display::float(now_ms.max(0.0).round());
-    let wait = wait_sec.map(|w| crate::display::float(w.into()));
-    let mut params = vec![
+    let wait = wait_sec.map_or_else(String::new, |w| crate::display::float(w.into()));
+    let params = [
         ("action", action),
         ("order_no", order_no),
-        ("t", t.as_str()),
+        ("t", &t),
+        ("wait", &wait),
     ];
-    if let Some(w) = wait.as_deref() {
-        params.push(("wait", w));
-    }
-    with_query(endpoint, &params)
+    with_query(endpoint, &params[..if wait_sec.is_some() { 4 } else { 3 }])
 }
 
 /// The WebSocket URL for an absolute `http(s)`/`ws(s)` URL: `http` becomes
