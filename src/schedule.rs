@@ -69,14 +69,14 @@ pub fn retry_after_ms(
     if v.is_empty() {
         return None;
     }
-    if v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.bytes().fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        });
-        return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
-    }
-    let at = parse_date(v).filter(|t| t.is_finite())?;
-    Some((at - now_ms).clamp(0.0, f64::from(u32::MAX)) as u32)
+    let ms = if v.bytes().all(|b| b.is_ascii_digit()) {
+        // In floating point: no 64-bit overflow checks; a huge number
+        // becomes infinity, capped below like a far date.
+        1000.0 * v.bytes().fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'))
+    } else {
+        parse_date(v).filter(|t| t.is_finite())? - now_ms
+    };
+    Some(ms.clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
 /// The pause before the next long-poll check. A server that held the request
