@@ -109,17 +109,7 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     if first {
         LISTENERS.set(Some(Listeners::new(on_lifecycle)));
     }
-    let task = {
-        let watch = watch.clone();
-        async move {
-            // `None`: settle() already ran (stop or replacement).
-            if let Some((ending, via, source)) = until_final(&watch.ctx).await {
-                watch.source.set(source);
-                watch.settle(ending, via);
-            }
-        }
-    };
-    spawn(Box::pin(task));
+    spawn(Box::pin(run(watch)));
     promise
 }
 
@@ -198,39 +188,48 @@ fn find(order_no: &str) -> Option<Rc<Watch>> {
     all().into_iter().find(|w| w.ctx.order_no == order_no)
 }
 
-/// The transport (or the tab leading this order, see [`crosstab`]), raced
-/// against `timeoutMs`; `None` once the watch is stopped. While the page is
-/// suspended (back/forward cache, offline) the transport is dropped — and
-/// with it every request, timer, connection, channel and lock, so the page
-/// may enter the cache and another tab may lead — and started afresh on
-/// resume. Everything is dropped before this returns.
-async fn until_final(ctx: &Ctx) -> Option<(Ending, Option<Strategy>, Source)> {
-    let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
-    let mut running = pin!(None);
-    poll_fn(|cx| {
-        if ctx.stop.take(cx) {
-            return Poll::Ready(None);
-        }
-        if transport::fired(&mut deadline, cx) {
-            return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
-        }
-        // Whatever the page did, it is judged by where it is now.
-        ctx.life.take(cx);
-        if lifecycle::suspended() {
-            running.set(None);
-            return Poll::Pending;
-        }
-        if running.is_none() {
-            running.set(Some(crosstab::run(ctx)));
-        }
-        let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
-        else {
-            return Poll::Pending;
-        };
-        let ending = Ending::Final(f.verdict);
-        Poll::Ready(Some((ending, Some(f.via), source)))
-    })
-    .await
+/// The task of a watch: the transport (or the tab leading this order, see
+/// [`crosstab`]), raced against `timeoutMs`, then [`Watch::settle`]; it
+/// just ends once the watch is stopped. While the page is suspended
+/// (back/forward cache, offline) the transport is dropped — and with it
+/// every request, timer, connection, channel and lock, so the page may enter
+/// the cache and another tab may lead — and started afresh on resume.
+/// Everything is dropped before the watch settles.
+async fn run(watch: Rc<Watch>) {
+    let ctx = &watch.ctx;
+    let ended = {
+        let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
+        let mut running = pin!(None);
+        poll_fn(|cx| {
+            if ctx.stop.take(cx) {
+                return Poll::Ready(None);
+            }
+            if transport::fired(&mut deadline, cx) {
+                return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
+            }
+            // Whatever the page did, it is judged by where it is now.
+            ctx.life.take(cx);
+            if lifecycle::suspended() {
+                running.set(None);
+                return Poll::Pending;
+            }
+            if running.is_none() {
+                running.set(Some(crosstab::run(ctx)));
+            }
+            let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
+            else {
+                return Poll::Pending;
+            };
+            let ending = Ending::Final(f.verdict);
+            Poll::Ready(Some((ending, Some(f.via), source)))
+        })
+        .await
+    };
+    // `None`: settle() already ran (stop or replacement).
+    if let Some((ending, via, source)) = ended {
+        watch.source.set(source);
+        watch.settle(ending, via);
+    }
 }
 
 impl Watch {
