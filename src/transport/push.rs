@@ -91,9 +91,32 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
         }
         let delay = backoff.next_delay(js_sys::Math::random());
         ctx.event("reconnect", via, Some(&num_in("in ", delay, " ms")));
+        // The wait, with an HTTP check meanwhile after a few failures. A
+        // wake-up ends it at once and stays raised, so the next session
+        // checks before its connection opens.
+        let mut wait = Some(sleep_ms(delay));
         let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
-        if let Some(done) = wait_to_reconnect(ctx, delay, check_meanwhile).await {
-            return Some(done);
+        let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
+        let done = poll_fn(|cx| {
+            if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
+                check.set(None);
+                if let Some(verdict) = answer.filter(|v| v.is_final()) {
+                    let via = Strategy::Poll;
+                    return Poll::Ready(Some(Final { verdict, via }));
+                }
+            }
+            if fired(&mut wait, cx) {
+                return Poll::Ready(None);
+            }
+            if ctx.wake.take(cx) && check.is_none() {
+                ctx.wake.raise();
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        if done.is_some() {
+            return done;
         }
     }
 }
@@ -224,30 +247,4 @@ fn liveness_ms(ctx: &Ctx, server_every: Option<u32>) -> Option<u32> {
         Some(set) => set,
         None => server_every.map(|ms| ms.saturating_mul(5) / 2),
     }
-}
-
-/// Waits `delay_ms` before a reconnect, with an HTTP check meanwhile when
-/// `check_meanwhile`. A wake-up ends the wait at once and leaves the
-/// wake-up raised, so the next session checks before its connection opens.
-async fn wait_to_reconnect(ctx: &Ctx, delay_ms: u32, check_meanwhile: bool) -> Option<Final> {
-    let mut wait = Some(sleep_ms(delay_ms));
-    let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
-    poll_fn(|cx| {
-        if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
-            check.set(None);
-            if let Some(verdict) = answer.filter(|v| v.is_final()) {
-                let via = Strategy::Poll;
-                return Poll::Ready(Some(Final { verdict, via }));
-            }
-        }
-        if fired(&mut wait, cx) {
-            return Poll::Ready(None);
-        }
-        if ctx.wake.take(cx) && check.is_none() {
-            ctx.wake.raise();
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
 }
