@@ -36,21 +36,22 @@ use web_sys::Storage;
 /// just seen paid. `marker_ms` is how long the marker lasts (0: no marker).
 pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     let storage = if marker_ms > 0 { storage() } else { None };
-    let Some(locks) = lock::manager() else {
-        return earliest_bid(storage.as_ref(), order_no, marker_ms).await;
-    };
-    match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
-        Ok(Some(held)) => {
-            let first = mark(storage.as_ref(), order_no, marker_ms);
-            spawn(Box::pin(async move {
-                sleep_ms(CLAIM_HOLD_MS).await;
-                drop(held);
-            }));
-            first
+    if let Some(locks) = lock::manager() {
+        match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
+            Ok(Some(held)) => {
+                let first = mark(storage.as_ref(), order_no, marker_ms);
+                spawn(Box::pin(async move {
+                    sleep_ms(CLAIM_HOLD_MS).await;
+                    drop(held);
+                }));
+                return first;
+            }
+            Ok(None) => return false,
+            // The browser refused the lock: as without Web Locks.
+            Err(_) => {}
         }
-        Ok(None) => false,
-        Err(_) => earliest_bid(storage.as_ref(), order_no, marker_ms).await,
     }
+    earliest_bid(storage.as_ref(), order_no, marker_ms).await
 }
 
 /// `localStorage`, if the page may use it: where it may not, reading it
