@@ -51,37 +51,9 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
             Err(_) => {}
         }
     }
-    earliest_bid(storage.as_ref(), order_no, marker_ms).await
-}
-
-/// `localStorage`, if the page may use it: where it may not, reading it
-/// throws, and [`get`] answers `undefined`.
-fn storage() -> Option<Storage> {
-    let storage = get(&js_sys::global(), "localStorage");
-    storage.is_object().then(|| storage.unchecked_into())
-}
-
-fn read(storage: &Storage, key: &str) -> Option<String> {
-    storage.get_item(key).ok().flatten()
-}
-
-/// Under the claim lock: `false` if the marker says the analytics fired,
-/// else writes the marker and answers `true`. No storage: `true`.
-fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
-    let Some(storage) = storage else { return true };
-    let key = marker_key(order_no);
-    let now = js_sys::Date::now();
-    if fired(storage, &key, now) {
-        return false;
-    }
-    sweep(storage, now, order_no);
-    let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &token()).encode());
-    true
-}
-
-/// The fallback without Web Locks; see the module docs.
-async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
-    let Some(storage) = storage else { return true };
+    // Without Web Locks (or with the lock refused) the earliest bid fires;
+    // see the module docs.
+    let Some(storage) = &storage else { return true };
     let key = marker_key(order_no);
     let at = js_sys::Date::now();
     if fired(storage, &key, at) {
@@ -108,6 +80,31 @@ async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32)
         let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
     }
     first
+}
+
+/// `localStorage`, if the page may use it: where it may not, reading it
+/// throws, and [`get`] answers `undefined`.
+fn storage() -> Option<Storage> {
+    let storage = get(&js_sys::global(), "localStorage");
+    storage.is_object().then(|| storage.unchecked_into())
+}
+
+fn read(storage: &Storage, key: &str) -> Option<String> {
+    storage.get_item(key).ok().flatten()
+}
+
+/// Under the claim lock: `false` if the marker says the analytics fired,
+/// else writes the marker and answers `true`. No storage: `true`.
+fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
+    let Some(storage) = storage else { return true };
+    let key = marker_key(order_no);
+    let now = js_sys::Date::now();
+    if fired(storage, &key, now) {
+        return false;
+    }
+    sweep(storage, now, order_no);
+    let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &token()).encode());
+    true
 }
 
 /// Whether the marker under `key` says the analytics already fired.
