@@ -66,7 +66,8 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
         at,
         order_no: order_no.to_owned(),
     };
-    if storage.set_item(&bid_key(&mine), &bid.encode()).is_err() {
+    let my_key = bid_key(&mine);
+    if storage.set_item(&my_key, &bid.encode()).is_err() {
         return true;
     }
     sleep_ms(VERIFY_MS).await;
@@ -75,7 +76,7 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
         return false;
     }
     let bids = sweep(storage, now, order_no);
-    let first = wins((at.floor(), &mine), &bids);
+    let first = wins((at.floor(), &my_key), &bids);
     if first {
         let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
     }
@@ -113,7 +114,8 @@ fn fired(storage: &Storage, key: &str, now: f64) -> bool {
 }
 
 /// Removes expired paid markers and bids, so they do not pile up, and
-/// returns the live bids for `order_no`: when each was made, and its token.
+/// returns the live bids for `order_no`: when each was made, and its key
+/// (the bid keys differ only in their tokens, so they order as those do).
 fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
     let mut stale = Vec::new();
     let mut bids = Vec::new();
@@ -124,13 +126,10 @@ fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
         let value = read(storage, &k);
         if is_stale_marker(&k, value.as_deref(), now) {
             stale.push(k);
-        } else if let (Some(token), Some(b)) = (
-            k.strip_prefix(BID_PREFIX),
-            value.as_deref().and_then(Bid::decode),
-        ) {
+        } else if let Some(b) = value.as_deref().and_then(Bid::decode) {
             // Not stale: it has not expired.
-            if b.order_no == order_no {
-                bids.push((b.at, token.to_owned()));
+            if k.starts_with(BID_PREFIX) && b.order_no == order_no {
+                bids.push((b.at, k));
             }
         }
     }
