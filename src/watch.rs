@@ -113,11 +113,13 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     promise
 }
 
-/// A new promise and the function that resolves it.
+/// A new promise and the function that resolves it. The executor runs at
+/// once, inside `new Promise`, so `resolve` never stays the placeholder
+/// (and no `Option` needs unwrapping, with its panic path).
 pub fn promise() -> (Promise, Function) {
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
-    (promise, resolve.expect("the Promise executor runs at once"))
+    let mut resolve = JsValue::UNDEFINED.unchecked_into();
+    let promise = Promise::new(&mut |res, _| resolve = res);
+    (promise, resolve)
 }
 
 /// Runs `task` on its own, to its end. Every task of the crate starts
