@@ -96,7 +96,13 @@ pub fn request_deadline_ms(request_timeout_ms: u32, wait_sec: u32) -> u32 {
 /// `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` is
 /// percent-encoded as UTF-8.
 pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::new();
+    push_encoded(&mut out, s);
+    out
+}
+
+/// Appends `s` to `out` as [`encode_component`] writes it.
+fn push_encoded(out: &mut String, s: &str) {
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
             out.push(b as char);
@@ -107,11 +113,11 @@ pub fn encode_component(s: &str) -> String {
             out.push(HEX[usize::from(b & 15)].into());
         }
     }
-    out
 }
 
 /// `base` with `params` appended to its query (`?` or `&` as needed; a
-/// `#fragment` stays at the end).
+/// `#fragment` stays at the end). The names are plain words, written as
+/// they are; the values are encoded.
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     let (path, fragment) = match base.split_once('#') {
         Some((path, fragment)) => (path, Some(fragment)),
@@ -124,9 +130,9 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
         } else if !url.ends_with('?') && !url.ends_with('&') {
             url.push('&');
         }
-        url.push_str(&encode_component(name));
+        url.push_str(name);
         url.push('=');
-        url.push_str(&encode_component(value));
+        push_encoded(&mut url, value);
     }
     if let Some(fragment) = fragment {
         url.push('#');
