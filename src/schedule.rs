@@ -164,12 +164,10 @@ pub fn check_url(
 /// The WebSocket URL for an absolute `http(s)`/`ws(s)` URL: `http` becomes
 /// `ws`, `https` becomes `wss`. Other strings are returned unchanged.
 pub fn to_ws_scheme(absolute: &str) -> String {
-    if let Some(rest) = absolute.strip_prefix("https:") {
-        format!("wss:{rest}")
-    } else if let Some(rest) = absolute.strip_prefix("http:") {
-        format!("ws:{rest}")
-    } else {
-        absolute.to_owned()
+    // `http:` and `https:` lose their `http`: `ws:` and `wss:`.
+    match absolute.strip_prefix("http") {
+        Some(rest) if rest.starts_with(':') || rest.starts_with("s:") => ["ws", rest].concat(),
+        _ => absolute.to_owned(),
     }
 }
 
