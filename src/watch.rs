@@ -187,7 +187,10 @@ fn all() -> Vec<Rc<Watch>> {
 }
 
 fn find(order_no: &str) -> Option<Rc<Watch>> {
-    all().into_iter().find(|w| w.ctx.order_no == order_no)
+    let running = RUNNING.take();
+    let found = running.iter().find(|w| w.ctx.order_no == order_no).cloned();
+    RUNNING.set(running);
+    found
 }
 
 /// The task of a watch: the transport (or the tab leading this order, see
