@@ -69,14 +69,14 @@ pub fn retry_after_ms(
     if v.is_empty() {
         return None;
     }
-    if v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs = v.bytes().fold(0u64, |n, b| {
-            n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-        });
-        return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
-    }
-    let at = parse_date(v).filter(|t| t.is_finite())?;
-    Some((at - now_ms).clamp(0.0, f64::from(u32::MAX)) as u32)
+    let ms = if v.bytes().all(|b| b.is_ascii_digit()) {
+        // In floating point: no 64-bit overflow checks; a huge number
+        // becomes infinity, capped below like a far date.
+        1000.0 * v.bytes().fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'))
+    } else {
+        parse_date(v).filter(|t| t.is_finite())? - now_ms
+    };
+    Some(ms.clamp(0.0, f64::from(u32::MAX)) as u32)
 }
 
 /// The pause before the next long-poll check. A server that held the request
@@ -96,7 +96,13 @@ pub fn request_deadline_ms(request_timeout_ms: u32, wait_sec: u32) -> u32 {
 /// `encodeURIComponent`: every byte but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` is
 /// percent-encoded as UTF-8.
 pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = String::new();
+    push_encoded(&mut out, s);
+    out
+}
+
+/// Appends `s` to `out` as [`encode_component`] writes it.
+fn push_encoded(out: &mut String, s: &str) {
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
             out.push(b as char);
@@ -107,11 +113,11 @@ pub fn encode_component(s: &str) -> String {
             out.push(HEX[usize::from(b & 15)].into());
         }
     }
-    out
 }
 
 /// `base` with `params` appended to its query (`?` or `&` as needed; a
-/// `#fragment` stays at the end).
+/// `#fragment` stays at the end). The names are plain words, written as
+/// they are; the values are encoded.
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     let (path, fragment) = match base.split_once('#') {
         Some((path, fragment)) => (path, Some(fragment)),
@@ -124,9 +130,9 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
         } else if !url.ends_with('?') && !url.ends_with('&') {
             url.push('&');
         }
-        url.push_str(&encode_component(name));
+        url.push_str(name);
         url.push('=');
-        url.push_str(&encode_component(value));
+        push_encoded(&mut url, value);
     }
     if let Some(fragment) = fragment {
         url.push('#');
@@ -145,27 +151,23 @@ pub fn check_url(
 ) -> String {
     // Whole numbers far below 2^53: their JavaScript text is their digits.
     let t = crate::display::float(now_ms.max(0.0).round());
-    let wait = wait_sec.map(|w| crate::display::float(w.into()));
-    let mut params = vec![
+    let wait = wait_sec.map_or_else(String::new, |w| crate::display::float(w.into()));
+    let params = [
         ("action", action),
         ("order_no", order_no),
-        ("t", t.as_str()),
+        ("t", &t),
+        ("wait", &wait),
     ];
-    if let Some(w) = wait.as_deref() {
-        params.push(("wait", w));
-    }
-    with_query(endpoint, &params)
+    with_query(endpoint, &params[..if wait_sec.is_some() { 4 } else { 3 }])
 }
 
 /// The WebSocket URL for an absolute `http(s)`/`ws(s)` URL: `http` becomes
 /// `ws`, `https` becomes `wss`. Other strings are returned unchanged.
 pub fn to_ws_scheme(absolute: &str) -> String {
-    if let Some(rest) = absolute.strip_prefix("https:") {
-        format!("wss:{rest}")
-    } else if let Some(rest) = absolute.strip_prefix("http:") {
-        format!("ws:{rest}")
-    } else {
-        absolute.to_owned()
+    // `http:` and `https:` lose their `http`: `ws:` and `wss:`.
+    match absolute.strip_prefix("http") {
+        Some(rest) if rest.starts_with(':') || rest.starts_with("s:") => ["ws", rest].concat(),
+        _ => absolute.to_owned(),
     }
 }
 

@@ -21,9 +21,9 @@ use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::{JsCast, JsValue};
@@ -62,14 +62,14 @@ pub struct Watch {
 
 thread_local! {
     /// The running watches of this page, oldest first.
-    static RUNNING: RefCell<Vec<Rc<Watch>>> = const { RefCell::new(Vec::new()) };
+    static RUNNING: Cell<Vec<Rc<Watch>>> = const { Cell::new(Vec::new()) };
     /// Outcomes of the orders this page saw paid: asking again about one of
     /// them resolves with its outcome and fires nothing, so a re-render that
     /// calls `checkPayStatus` again cannot count a conversion twice.
     /// (A list: a page sees few orders paid, and a map costs the module more.)
-    static PAID: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
+    static PAID: Cell<Vec<(String, JsValue)>> = const { Cell::new(Vec::new()) };
     /// The page-lifecycle listeners, while any watch runs.
-    static LISTENERS: RefCell<Option<Listeners>> = const { RefCell::new(None) };
+    static LISTENERS: Cell<Option<Listeners>> = const { Cell::new(None) };
 }
 
 /// Starts watching, or returns the promise of the running watch of the same
@@ -80,12 +80,11 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     if let Some(running) = find(&ctx.order_no) {
         return running.promise.clone();
     }
-    let paid = PAID.with(|p| {
-        let paid = p.borrow();
-        let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
-        found.map(|(_, outcome)| outcome.clone())
-    });
-    if let Some(outcome) = paid {
+    let paid = PAID.take();
+    let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
+    let outcome = found.map(|(_, outcome)| outcome.clone());
+    PAID.set(paid);
+    if let Some(outcome) = outcome {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
@@ -103,30 +102,31 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
     });
-    RUNNING.with(|r| r.borrow_mut().push(watch.clone()));
-    LISTENERS.with(|l| {
-        l.borrow_mut()
-            .get_or_insert_with(|| Listeners::new(on_lifecycle));
-    });
-    let task = {
-        let watch = watch.clone();
-        async move {
-            // `None`: settle() already ran (stop or replacement).
-            if let Some((ending, via, source)) = until_final(&watch.ctx).await {
-                watch.source.set(source);
-                watch.settle(ending, via);
-            }
-        }
-    };
-    wasm_bindgen_futures::spawn_local(task);
+    let mut running = RUNNING.take();
+    running.push(watch.clone());
+    let first = running.len() == 1;
+    RUNNING.set(running);
+    if first {
+        LISTENERS.set(Some(Listeners::new(on_lifecycle)));
+    }
+    spawn(Box::pin(run(watch)));
     promise
 }
 
-/// A new promise and the function that resolves it.
+/// A new promise and the function that resolves it. The executor runs at
+/// once, inside `new Promise`, so `resolve` never stays the placeholder
+/// (and no `Option` needs unwrapping, with its panic path).
 pub fn promise() -> (Promise, Function) {
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
-    (promise, resolve.expect("the Promise executor runs at once"))
+    let mut resolve = JsValue::UNDEFINED.unchecked_into();
+    let promise = Promise::new(&mut |res, _| resolve = res);
+    (promise, resolve)
+}
+
+/// Runs `task` on its own, to its end. Every task of the crate starts
+/// here: the executor's spawning code is linked once, not once per task.
+#[inline(never)]
+pub fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
+    wasm_bindgen_futures::spawn_local(task);
 }
 
 /// Cancels the watch of `order_no`, or every watch. Returns how many.
@@ -174,52 +174,67 @@ fn tell_all(kind: &str, reason: &str) {
 
 /// How many watches are running (for tests and the demo).
 pub fn running() -> usize {
-    RUNNING.with(|r| r.borrow().len())
+    all().len()
 }
 
 /// The running watches, oldest first: a copy, as settling one changes the
-/// registry.
+/// registry. (The registries are `Cell`s, taken and put back: no borrow
+/// flags to check.)
 fn all() -> Vec<Rc<Watch>> {
-    RUNNING.with(|r| r.borrow().clone())
+    let running = RUNNING.take();
+    RUNNING.set(running.clone());
+    running
 }
 
 fn find(order_no: &str) -> Option<Rc<Watch>> {
-    all().into_iter().find(|w| w.ctx.order_no == order_no)
+    let running = RUNNING.take();
+    let found = running.iter().find(|w| w.ctx.order_no == order_no).cloned();
+    RUNNING.set(running);
+    found
 }
 
-/// The transport (or the tab leading this order, see [`crosstab`]), raced
-/// against `timeoutMs`; `None` once the watch is stopped. While the page is
-/// suspended (back/forward cache, offline) the transport is dropped — and
-/// with it every request, timer, connection, channel and lock, so the page
-/// may enter the cache and another tab may lead — and started afresh on
-/// resume. Everything is dropped before this returns.
-async fn until_final(ctx: &Ctx) -> Option<(Ending, Option<Strategy>, Source)> {
-    let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
-    let mut running = pin!(None);
-    poll_fn(|cx| {
-        if ctx.stop.take(cx) {
-            return Poll::Ready(None);
-        }
-        if transport::fired(&mut deadline, cx) {
-            return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
-        }
-        // Whatever the page did, it is judged by where it is now.
-        ctx.life.take(cx);
-        if lifecycle::suspended() {
-            running.set(None);
-            return Poll::Pending;
-        }
-        if running.is_none() {
-            running.set(Some(crosstab::run(ctx)));
-        }
-        let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
-        else {
-            return Poll::Pending;
-        };
-        let ending = Ending::Final(f.verdict);
-        Poll::Ready(Some((ending, Some(f.via), source)))
-    })
-    .await
+/// The task of a watch: the transport (or the tab leading this order, see
+/// [`crosstab`]), raced against `timeoutMs`, then [`Watch::settle`]; it
+/// just ends once the watch is stopped. While the page is suspended
+/// (back/forward cache, offline) the transport is dropped — and with it
+/// every request, timer, connection, channel and lock, so the page may enter
+/// the cache and another tab may lead — and started afresh on resume.
+/// Everything is dropped before the watch settles.
+async fn run(watch: Rc<Watch>) {
+    let ctx = &watch.ctx;
+    let ended = {
+        let mut deadline = ctx.config.timeout_ms.map(transport::sleep_ms);
+        let mut running = pin!(None);
+        poll_fn(|cx| {
+            if ctx.stop.take(cx) {
+                return Poll::Ready(None);
+            }
+            if transport::fired(&mut deadline, cx) {
+                return Poll::Ready(Some((Ending::Timeout, None, Source::Page)));
+            }
+            // Whatever the page did, it is judged by where it is now.
+            ctx.life.take(cx);
+            if lifecycle::suspended() {
+                running.set(None);
+                return Poll::Pending;
+            }
+            if running.is_none() {
+                running.set(Some(crosstab::run(ctx)));
+            }
+            let Some(Poll::Ready((f, source))) = running.as_mut().as_pin_mut().map(|t| t.poll(cx))
+            else {
+                return Poll::Pending;
+            };
+            let ending = Ending::Final(f.verdict);
+            Poll::Ready(Some((ending, Some(f.via), source)))
+        })
+        .await
+    };
+    // `None`: settle() already ran (stop or replacement).
+    if let Some((ending, via, source)) = ended {
+        watch.source.set(source);
+        watch.settle(ending, via);
+    }
 }
 
 impl Watch {
@@ -232,16 +247,15 @@ impl Watch {
         if self.settled.replace(true) {
             return;
         }
-        let idle = RUNNING.with(|r| {
-            let mut running = r.borrow_mut();
-            if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
-                running.remove(i);
-            }
-            running.is_empty()
-        });
+        let mut running = RUNNING.take();
+        if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
+            running.remove(i);
+        }
+        let idle = running.is_empty();
+        RUNNING.set(running);
         if idle {
             // Semantics 3: no listener of a finished watch is left.
-            LISTENERS.with(|l| l.borrow_mut().take());
+            drop(LISTENERS.take());
         }
         self.ctx.stop.raise();
         let ctx = &self.ctx;
@@ -265,16 +279,18 @@ impl Watch {
             ),
         ]);
         if ending == Ending::PAID {
-            PAID.with(|p| p.borrow_mut().push((ctx.order_no.clone(), outcome.clone())));
+            let mut paid = PAID.take();
+            paid.push((ctx.order_no.clone(), outcome.clone()));
+            PAID.set(paid);
         }
         let watch = self.clone();
         let outcome: Object = outcome.unchecked_into();
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
         if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
-            wasm_bindgen_futures::spawn_local(async move {
+            spawn(Box::pin(async move {
                 finish(crosstab::first_to_fire(&no, marker_ms).await);
-            });
+            }));
         } else {
             finish(ending == Ending::PAID && ctx.config.analytics);
         }

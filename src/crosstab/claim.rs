@@ -28,6 +28,7 @@ use super::policy::{
 };
 use crate::hooks::get;
 use crate::transport::sleep_ms;
+use crate::watch::spawn;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -35,21 +36,51 @@ use web_sys::Storage;
 /// just seen paid. `marker_ms` is how long the marker lasts (0: no marker).
 pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     let storage = if marker_ms > 0 { storage() } else { None };
-    let Some(locks) = lock::manager() else {
-        return earliest_bid(storage.as_ref(), order_no, marker_ms).await;
-    };
-    match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
-        Ok(Some(held)) => {
-            let first = mark(storage.as_ref(), order_no, marker_ms);
-            wasm_bindgen_futures::spawn_local(async move {
-                sleep_ms(CLAIM_HOLD_MS).await;
-                drop(held);
-            });
-            first
+    if let Some(locks) = lock::manager() {
+        match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
+            Ok(Some(held)) => {
+                let first = mark(storage.as_ref(), order_no, marker_ms);
+                spawn(Box::pin(async move {
+                    sleep_ms(CLAIM_HOLD_MS).await;
+                    drop(held);
+                }));
+                return first;
+            }
+            Ok(None) => return false,
+            // The browser refused the lock: as without Web Locks.
+            Err(_) => {}
         }
-        Ok(None) => false,
-        Err(_) => earliest_bid(storage.as_ref(), order_no, marker_ms).await,
     }
+    // Without Web Locks (or with the lock refused) the earliest bid fires;
+    // see the module docs.
+    let Some(storage) = &storage else { return true };
+    let key = marker_key(order_no);
+    let at = js_sys::Date::now();
+    if fired(storage, &key, at) {
+        return false;
+    }
+    sweep(storage, at, order_no);
+    let mine = token();
+    let bid = Bid {
+        until: at + f64::from(marker_ms),
+        at,
+        order_no: order_no.to_owned(),
+    };
+    let my_key = bid_key(&mine);
+    if storage.set_item(&my_key, &bid.encode()).is_err() {
+        return true;
+    }
+    sleep_ms(VERIFY_MS).await;
+    let now = js_sys::Date::now();
+    if fired(storage, &key, now) {
+        return false;
+    }
+    let bids = sweep(storage, now, order_no);
+    let first = wins((at.floor(), &my_key), &bids);
+    if first {
+        let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
+    }
+    first
 }
 
 /// `localStorage`, if the page may use it: where it may not, reading it
@@ -77,44 +108,14 @@ fn mark(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
     true
 }
 
-/// The fallback without Web Locks; see the module docs.
-async fn earliest_bid(storage: Option<&Storage>, order_no: &str, marker_ms: u32) -> bool {
-    let Some(storage) = storage else { return true };
-    let key = marker_key(order_no);
-    let at = js_sys::Date::now();
-    if fired(storage, &key, at) {
-        return false;
-    }
-    sweep(storage, at, order_no);
-    let mine = token();
-    let bid = Bid {
-        until: at + f64::from(marker_ms),
-        at,
-        order_no: order_no.to_owned(),
-    };
-    if storage.set_item(&bid_key(&mine), &bid.encode()).is_err() {
-        return true;
-    }
-    sleep_ms(VERIFY_MS).await;
-    let now = js_sys::Date::now();
-    if fired(storage, &key, now) {
-        return false;
-    }
-    let bids = sweep(storage, now, order_no);
-    let first = wins((at.floor(), &mine), &bids);
-    if first {
-        let _ = storage.set_item(&key, &Marker::new(now, marker_ms, &mine).encode());
-    }
-    first
-}
-
 /// Whether the marker under `key` says the analytics already fired.
 fn fired(storage: &Storage, key: &str, now: f64) -> bool {
     already_fired(read(storage, key).as_deref(), now)
 }
 
 /// Removes expired paid markers and bids, so they do not pile up, and
-/// returns the live bids for `order_no`: when each was made, and its token.
+/// returns the live bids for `order_no`: when each was made, and its key
+/// (the bid keys differ only in their tokens, so they order as those do).
 fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
     let mut stale = Vec::new();
     let mut bids = Vec::new();
@@ -125,13 +126,10 @@ fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
         let value = read(storage, &k);
         if is_stale_marker(&k, value.as_deref(), now) {
             stale.push(k);
-        } else if let (Some(token), Some(b)) = (
-            k.strip_prefix(BID_PREFIX),
-            value.as_deref().and_then(Bid::decode),
-        ) {
+        } else if let Some(b) = value.as_deref().and_then(Bid::decode) {
             // Not stale: it has not expired.
-            if b.order_no == order_no {
-                bids.push((b.at, token.to_owned()));
+            if k.starts_with(BID_PREFIX) && b.order_no == order_no {
+                bids.push((b.at, k));
             }
         }
     }

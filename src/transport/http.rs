@@ -1,7 +1,8 @@
-//! One HTTP GET with a deadline, through gloo-net's `Request` and
-//! `Response`. The fetch is aborted (an `AbortController` this module owns)
-//! when the deadline passes or when the future is dropped, so a stopped
-//! watch leaves no request behind.
+//! One HTTP GET, through gloo-net's `Request` and `Response`. The fetch is
+//! aborted (an `AbortController` this module owns) when its future is
+//! dropped: when the check's deadline passes ([`super::Ctx::check`] races
+//! it), or when the watch stops, so a stopped watch leaves no request
+//! behind.
 //!
 //! The request is made from a `web_sys::Request` rather than gloo-net's
 //! `RequestBuilder`: the builder re-reads the URL and appends its own query
@@ -15,13 +16,10 @@
 //! but resolves a cut chunked response with the bytes that arrived, so a JSON
 //! text that ends with a bracket still open counts as cut here as well.
 
-use super::{because, fired, num_in, sleep_ms};
+use super::{because, num_in};
 use crate::hooks::{describe, get, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
-use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
 use web_sys::{AbortController, RequestInit};
 
 /// Aborts its fetch when dropped; a no-op once the fetch has finished.
@@ -41,8 +39,9 @@ pub struct Answer {
     pub retry_after: Option<String>,
 }
 
-/// The answer of `url`, or why there is none.
-pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
+/// The answer of `url`, or why there is none. The caller races it against
+/// its deadline; dropping it aborts the fetch.
+pub async fn get_text(url: &str) -> Result<Answer, String> {
     let failed = "status check failed: ";
     let abort = AbortOnDrop(AbortController::new().map_err(|e| describe(&e))?);
     let init = RequestInit::new();
@@ -53,39 +52,24 @@ pub async fn get_text(url: &str, deadline_ms: u32) -> Result<Answer, String> {
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
         .map_err(|e| failed.to_owned() + &describe(&e))?;
-    let mut fetch = pin!(async {
-        // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
-        let response = request.send().await.map_err(|e| because(failed, &e))?;
-        let code = response.status();
-        let retry_after = match code {
-            429 | 503 => response.headers().get("retry-after"),
-            _ => None,
-        };
-        let text = response
-            .text()
-            .await
-            .map_err(|e| because("status answer could not be read: ", &e))?;
-        if is_cut_json(&text) {
-            let why = "status check failed: the answer was cut off after ";
-            return Err(num_in(why, text.len() as u32, " bytes"));
-        }
-        Ok(Answer {
-            status: code,
-            text,
-            retry_after,
-        })
-    });
-    let mut deadline = Some(sleep_ms(deadline_ms));
-    poll_fn(|cx| {
-        if fired(&mut deadline, cx) {
-            let why = num_in(
-                "status check took longer than ",
-                deadline_ms,
-                " ms and was aborted",
-            );
-            return Poll::Ready(Err(why));
-        }
-        fetch.as_mut().poll(cx)
+    // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
+    let response = request.send().await.map_err(|e| because(failed, &e))?;
+    let code = response.status();
+    let retry_after = match code {
+        429 | 503 => response.headers().get("retry-after"),
+        _ => None,
+    };
+    let text = response
+        .text()
+        .await
+        .map_err(|e| because("status answer could not be read: ", &e))?;
+    if is_cut_json(&text) {
+        let why = "status check failed: the answer was cut off after ";
+        return Err(num_in(why, text.len() as u32, " bytes"));
+    }
+    Ok(Answer {
+        status: code,
+        text,
+        retry_after,
     })
-    .await
 }

@@ -12,8 +12,10 @@ use std::task::Poll;
 
 pub async fn run(ctx: &Ctx) -> Final {
     let via = Strategy::Interval;
-    let mut check = pin!(Some(ctx.check(via, None)));
-    let mut tick = Some(sleep_ms(ctx.poll_gap()));
+    // None yet (typed by the call it will hold).
+    let mut check = pin!(false.then(|| ctx.check(via, None)));
+    // No timer yet: the first round ticks at once.
+    let mut tick = None;
     poll_fn(|cx| {
         if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
             check.set(None);
@@ -22,7 +24,8 @@ pub async fn run(ctx: &Ctx) -> Final {
             }
         }
         let mut renewed = false;
-        if fired(&mut tick, cx) {
+        fired(&mut tick, cx);
+        if tick.is_none() {
             tick = Some(sleep_ms(ctx.poll_gap()));
             renewed = true;
             if check.is_some() {

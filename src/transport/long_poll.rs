@@ -25,7 +25,21 @@ pub async fn run(ctx: &Ctx, step_down: bool) -> Option<Final> {
     let mut failures = 0;
     loop {
         let started = js_sys::Date::now();
-        match held_check(ctx, wait).await {
+        let mut check = pin!(ctx.check(Strategy::LongPoll, Some(wait)));
+        // A wake-up replaces a request held for a while (dropped: aborted).
+        let held = poll_fn(|cx| {
+            if let Poll::Ready(answer) = check.as_mut().poll(cx) {
+                return Poll::Ready(Held::Answer(answer));
+            }
+            if ctx.wake.take(cx) && ctx.since_check_started() >= WAKE_QUIET_MS {
+                let detail = "the page came back: a fresh request";
+                ctx.event("replace", Strategy::LongPoll, Some(detail));
+                return Poll::Ready(Held::Replaced);
+            }
+            Poll::Pending
+        })
+        .await;
+        match held {
             Held::Answer(Some(verdict)) if verdict.is_final() => {
                 return Some(Final {
                     verdict,
@@ -51,20 +65,4 @@ enum Held {
     Answer(Option<Verdict>),
     /// A wake-up replaced the held request.
     Replaced,
-}
-
-async fn held_check(ctx: &Ctx, wait: u32) -> Held {
-    let mut check = pin!(ctx.check(Strategy::LongPoll, Some(wait)));
-    poll_fn(|cx| {
-        if let Poll::Ready(answer) = check.as_mut().poll(cx) {
-            return Poll::Ready(Held::Answer(answer));
-        }
-        if ctx.wake.take(cx) && ctx.since_check_started() >= WAKE_QUIET_MS {
-            let detail = "the page came back: a fresh request";
-            ctx.event("replace", Strategy::LongPoll, Some(detail));
-            return Poll::Ready(Held::Replaced);
-        }
-        Poll::Pending
-    })
-    .await
 }

@@ -23,7 +23,7 @@ use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verd
 use gloo_timers::callback::Timeout;
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
@@ -166,16 +166,15 @@ impl Ctx {
 
     /// Waits `ms`, or less if a wake-up comes that [`Ctx::answer_wake`]
     /// answers.
-    pub async fn pause(&self, ms: u32) {
+    pub fn pause(&self, ms: u32) -> impl Future<Output = ()> + '_ {
         let mut timer = Some(sleep_ms(ms));
-        poll_fn(|cx| {
+        poll_fn(move |cx| {
             if fired(&mut timer, cx) || (self.wake.take(cx) && self.answer_wake()) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
-        .await
     }
 
     /// HTTP checks made plus push connections opened, so far.
@@ -219,7 +218,25 @@ impl Ctx {
         );
         self.event("check", via, None);
         let deadline = request_deadline_ms(c.request_timeout_ms, wait_sec.unwrap_or(0));
-        let answer = match http::get_text(url, deadline).await {
+        let answer = {
+            // The fetch, raced against the deadline: dropped (aborted) as
+            // soon as the deadline passes.
+            let mut fetch = pin!(http::get_text(url));
+            let mut timer = Some(sleep_ms(deadline));
+            poll_fn(|cx| {
+                if fired(&mut timer, cx) {
+                    let why = num_in(
+                        "status check took longer than ",
+                        deadline,
+                        " ms and was aborted",
+                    );
+                    return Poll::Ready(Err(why));
+                }
+                fetch.as_mut().poll(cx)
+            })
+            .await
+        };
+        let answer = match answer {
             Ok(a) => a,
             Err(message) => {
                 self.report(ErrorKind::Check, via, &message);

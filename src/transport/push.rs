@@ -70,14 +70,108 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
         }
         ctx.count_attempt();
         ctx.event("connect", via, None);
-        let proven = match connect(ctx) {
-            Ok(mut conn) => match session(ctx, via, &mut conn, &mut backoff).await {
-                Ok(done) => return Some(done),
-                Err(proven) => proven,
-            },
-            Err(why) => {
-                ctx.report(ErrorKind::Connection, via, &why);
-                false
+        // One session: the connection is read until it reports a final
+        // verdict (returned) or is lost; `proven`: whether it had proved
+        // itself.
+        let proven = 'session: {
+            let mut conn = match connect(ctx) {
+                Ok(conn) => conn,
+                Err(why) => {
+                    ctx.report(ErrorKind::Connection, via, &why);
+                    break 'session false;
+                }
+            };
+            let open_within = ctx.config.request_timeout_ms;
+            let mut opening = Some(sleep_ms(open_within));
+            let mut proven = false;
+            let mut proving = None;
+            let mut catch_up: Option<LocalBoxFuture<'_, Verdict>> = None;
+            let mut liveness: Option<u32> = None;
+            let mut silence = None;
+            loop {
+                let heard = poll_fn(|cx| {
+                    Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
+                        Heard::Event(event)
+                    } else if let Some(Poll::Ready(v)) =
+                        catch_up.as_mut().map(|c| c.as_mut().poll(cx))
+                    {
+                        Heard::CaughtUp(v)
+                    } else if ctx.wake.take(cx) {
+                        Heard::Woken
+                    } else if fired(&mut proving, cx) {
+                        Heard::Proven
+                    } else if fired(&mut opening, cx) {
+                        Heard::NotOpened
+                    } else if fired(&mut silence, cx) {
+                        Heard::Silence
+                    } else {
+                        return Poll::Pending;
+                    })
+                })
+                .await;
+                match heard {
+                    Heard::Event(event) => {
+                        match event {
+                            Some(PushEvent::Open) => {
+                                opening = None;
+                                proving = Some(sleep_ms(PROVEN_AFTER_MS));
+                                ctx.event("open", via, None);
+                                catch_up = Some(Box::pin(ctx.catch_up()));
+                            }
+                            Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
+                                Some(Pushed::Status(verdict)) => {
+                                    if verdict.is_final() {
+                                        return Some(Final { verdict, via });
+                                    }
+                                    proven = true;
+                                }
+                                Some(Pushed::Heartbeat(every)) => {
+                                    liveness = liveness.or_else(|| liveness_ms(ctx, every));
+                                    proven = true;
+                                }
+                                None => {}
+                            },
+                            Some(PushEvent::Lost(why)) => break lost(ctx, via, &why, proven),
+                            None => break proven,
+                        }
+                        if proven {
+                            backoff.reset();
+                        }
+                        // Anything heard proves the connection alive.
+                        silence = liveness.map(sleep_ms);
+                    }
+                    Heard::Proven => {
+                        proven = true;
+                        backoff.reset();
+                    }
+                    Heard::NotOpened => {
+                        let why = num_in("the connection did not open within ", open_within, " ms");
+                        break lost(ctx, via, &why, false);
+                    }
+                    Heard::Silence => {
+                        let why = num_in(
+                            "nothing heard for ",
+                            liveness.unwrap_or_default(),
+                            " ms (no heartbeat): the connection is taken for dead",
+                        );
+                        break lost(ctx, via, &why, proven);
+                    }
+                    Heard::CaughtUp(verdict) => {
+                        catch_up = None;
+                        if verdict.is_final() {
+                            return Some(Final {
+                                verdict,
+                                via: Strategy::Poll,
+                            });
+                        }
+                    }
+                    Heard::Woken => {
+                        // The page came back: check now, whatever the connection says.
+                        if ctx.answer_wake() {
+                            catch_up = Some(Box::pin(ctx.catch_up()));
+                        }
+                    }
+                }
             }
         };
         if proven {
@@ -91,14 +185,37 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
         }
         let delay = backoff.next_delay(js_sys::Math::random());
         ctx.event("reconnect", via, Some(&num_in("in ", delay, " ms")));
+        // The wait, with an HTTP check meanwhile after a few failures. A
+        // wake-up ends it at once and stays raised, so the next session
+        // checks before its connection opens.
+        let mut wait = Some(sleep_ms(delay));
         let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
-        if let Some(done) = wait_to_reconnect(ctx, delay, check_meanwhile).await {
-            return Some(done);
+        let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
+        let done = poll_fn(|cx| {
+            if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
+                check.set(None);
+                if let Some(verdict) = answer.filter(|v| v.is_final()) {
+                    let via = Strategy::Poll;
+                    return Poll::Ready(Some(Final { verdict, via }));
+                }
+            }
+            if fired(&mut wait, cx) {
+                return Poll::Ready(None);
+            }
+            if ctx.wake.take(cx) && check.is_none() {
+                ctx.wake.raise();
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await;
+        if done.is_some() {
+            return done;
         }
     }
 }
 
-/// What woke [`session`] up.
+/// What woke a session up.
 enum Heard {
     /// The connection said something, or ended (`None`).
     Event(Option<PushEvent>),
@@ -107,106 +224,6 @@ enum Heard {
     Proven,
     NotOpened,
     Silence,
-}
-
-/// Reads one connection until it reports a final verdict, or is lost
-/// (`Err(whether it had proved itself)`).
-async fn session(
-    ctx: &Ctx,
-    via: Strategy,
-    conn: &mut Connection,
-    backoff: &mut Backoff,
-) -> Result<Final, bool> {
-    let open_within = ctx.config.request_timeout_ms;
-    let mut opening = Some(sleep_ms(open_within));
-    let mut proven = false;
-    let mut proving = None;
-    let mut catch_up: Option<LocalBoxFuture<'_, Verdict>> = None;
-    let mut liveness: Option<u32> = None;
-    let mut silence = None;
-    loop {
-        let heard = poll_fn(|cx| {
-            Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
-                Heard::Event(event)
-            } else if let Some(Poll::Ready(v)) = catch_up.as_mut().map(|c| c.as_mut().poll(cx)) {
-                Heard::CaughtUp(v)
-            } else if ctx.wake.take(cx) {
-                Heard::Woken
-            } else if fired(&mut proving, cx) {
-                Heard::Proven
-            } else if fired(&mut opening, cx) {
-                Heard::NotOpened
-            } else if fired(&mut silence, cx) {
-                Heard::Silence
-            } else {
-                return Poll::Pending;
-            })
-        })
-        .await;
-        match heard {
-            Heard::Event(event) => {
-                match event {
-                    Some(PushEvent::Open) => {
-                        opening = None;
-                        proving = Some(sleep_ms(PROVEN_AFTER_MS));
-                        ctx.event("open", via, None);
-                        catch_up = Some(Box::pin(ctx.catch_up()));
-                    }
-                    Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
-                        Some(Pushed::Status(verdict)) => {
-                            if verdict.is_final() {
-                                return Ok(Final { verdict, via });
-                            }
-                            proven = true;
-                        }
-                        Some(Pushed::Heartbeat(every)) => {
-                            liveness = liveness.or_else(|| liveness_ms(ctx, every));
-                            proven = true;
-                        }
-                        None => {}
-                    },
-                    Some(PushEvent::Lost(why)) => return Err(lost(ctx, via, &why, proven)),
-                    None => return Err(proven),
-                }
-                if proven {
-                    backoff.reset();
-                }
-                // Anything heard proves the connection alive.
-                silence = liveness.map(sleep_ms);
-            }
-            Heard::Proven => {
-                proven = true;
-                backoff.reset();
-            }
-            Heard::NotOpened => {
-                let why = num_in("the connection did not open within ", open_within, " ms");
-                return Err(lost(ctx, via, &why, false));
-            }
-            Heard::Silence => {
-                let why = num_in(
-                    "nothing heard for ",
-                    liveness.unwrap_or_default(),
-                    " ms (no heartbeat): the connection is taken for dead",
-                );
-                return Err(lost(ctx, via, &why, proven));
-            }
-            Heard::CaughtUp(verdict) => {
-                catch_up = None;
-                if verdict.is_final() {
-                    return Ok(Final {
-                        verdict,
-                        via: Strategy::Poll,
-                    });
-                }
-            }
-            Heard::Woken => {
-                // The page came back: check now, whatever the connection says.
-                if ctx.answer_wake() {
-                    catch_up = Some(Box::pin(ctx.catch_up()));
-                }
-            }
-        }
-    }
 }
 
 /// Reports a lost connection; passes on whether it had proved itself.
@@ -224,30 +241,4 @@ fn liveness_ms(ctx: &Ctx, server_every: Option<u32>) -> Option<u32> {
         Some(set) => set,
         None => server_every.map(|ms| ms.saturating_mul(5) / 2),
     }
-}
-
-/// Waits `delay_ms` before a reconnect, with an HTTP check meanwhile when
-/// `check_meanwhile`. A wake-up ends the wait at once and leaves the
-/// wake-up raised, so the next session checks before its connection opens.
-async fn wait_to_reconnect(ctx: &Ctx, delay_ms: u32, check_meanwhile: bool) -> Option<Final> {
-    let mut wait = Some(sleep_ms(delay_ms));
-    let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
-    poll_fn(|cx| {
-        if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
-            check.set(None);
-            if let Some(verdict) = answer.filter(|v| v.is_final()) {
-                let via = Strategy::Poll;
-                return Poll::Ready(Some(Final { verdict, via }));
-            }
-        }
-        if fired(&mut wait, cx) {
-            return Poll::Ready(None);
-        }
-        if ctx.wake.take(cx) && check.is_none() {
-            ctx.wake.raise();
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
 }
