@@ -3,10 +3,6 @@
 //! the socket is open (gloo-net's sink is not ready before: the
 //! mini-program's queue-until-open), and its sending is the `open` the
 //! reconnect loop checks on; frames for another order are ignored.
-//!
-//! The frame goes out on the browser's socket under gloo-net's, as the close
-//! does: gloo-net's `start_send` would link a binary-frame path and an error
-//! conversion for one text frame whose failure shows as the close anyway.
 
 use super::push::{Connection, PushEvent};
 use super::{because, num_in, Ctx};
@@ -50,7 +46,7 @@ impl Stream for Socket {
             if socket.as_mut().poll_ready(cx).is_ready() {
                 let hello = this.hello.take().unwrap_or_default();
                 if this.raw.ready_state() == web_sys::WebSocket::OPEN {
-                    let _ = this.raw.send_with_str(&hello);
+                    let _ = socket.as_mut().start_send(Message::Text(hello));
                     return Poll::Ready(Some(PushEvent::Open));
                 }
             }
@@ -64,6 +60,9 @@ impl Stream for Socket {
                 Some(Err(WebSocketError::ConnectionError)) => continue,
                 Some(Err(WebSocketError::ConnectionClose(e))) => {
                     PushEvent::Lost(num_in("the socket closed (code ", e.code.into(), ")"))
+                }
+                Some(Err(WebSocketError::MessageSendError(e))) => {
+                    PushEvent::Lost(because("the socket failed: ", &e))
                 }
                 Some(Err(_)) => PushEvent::Lost("the socket failed".into()),
                 None => return Poll::Ready(None),
