@@ -1,20 +1,24 @@
 //! The `BroadcastChannel` of one order as an owned handle: messages arrive
 //! in an inbox the watch polls; dropping the handle detaches the listener
 //! and closes the channel.
+//!
+//! The inbox holds one message, the weightiest not read yet: a final verdict
+//! is kept until read, while heartbeats only say that the leader is alive,
+//! so a beat never displaces a final verdict and many beats read as one.
 
 use super::policy::Message;
 use crate::signal::Signal;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::task::Context;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-/// Messages heard and not yet read, oldest first.
+/// The message heard and not yet read (see the module docs).
 #[derive(Default)]
 struct Inbox {
-    messages: RefCell<Vec<Message>>,
+    message: Cell<Option<Message>>,
     arrived: Signal,
 }
 
@@ -33,7 +37,12 @@ impl Channel {
         let to = inbox.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(m) = e.data().as_string().as_deref().and_then(Message::decode) {
-                to.messages.borrow_mut().push(m);
+                let keep = match (m, to.message.take()) {
+                    // A beat never displaces a final verdict.
+                    (Message::Beat, Some(kept @ Message::Final { .. })) => kept,
+                    (m, _) => m,
+                };
+                to.message.set(Some(keep));
                 to.arrived.raise();
             }
         });
@@ -45,12 +54,11 @@ impl Channel {
         })
     }
 
-    /// The oldest message not read yet; if there is none, the task of `cx`
-    /// is woken when one arrives. For use inside a `poll_fn`.
+    /// The message not read yet; if there is none, the task of `cx` is
+    /// woken when one arrives. For use inside a `poll_fn`.
     pub fn next(&self, cx: &mut Context<'_>) -> Option<Message> {
         self.inbox.arrived.take(cx);
-        let mut messages = self.inbox.messages.borrow_mut();
-        (!messages.is_empty()).then(|| messages.remove(0))
+        self.inbox.message.take()
     }
 
     /// Tells every other tab on the channel (never this one).
