@@ -248,9 +248,7 @@ impl Watch {
             return;
         }
         let mut running = RUNNING.take();
-        if let Some(i) = running.iter().position(|w| Rc::ptr_eq(w, self)) {
-            running.remove(i);
-        }
+        running.retain(|w| !Rc::ptr_eq(w, self));
         let idle = running.is_empty();
         RUNNING.set(running);
         if idle {
