@@ -7,18 +7,17 @@
 use super::{fired, sleep_ms, Ctx, Final};
 use crate::options::Strategy;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
 use std::task::Poll;
 
-pub async fn run(ctx: &Ctx) -> Final {
+pub fn run(ctx: &Ctx) -> impl Future<Output = Final> + '_ {
     let via = Strategy::Interval;
     // None yet (typed by the call it will hold).
-    let mut check = pin!(false.then(|| ctx.check(via, None)));
+    let mut check = false.then(|| Box::pin(ctx.check(via, None)));
     // No timer yet: the first round ticks at once.
     let mut tick = None;
-    poll_fn(|cx| {
-        if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
-            check.set(None);
+    poll_fn(move |cx| {
+        if let Some(Poll::Ready(answer)) = check.as_mut().map(|c| c.as_mut().poll(cx)) {
+            check = None;
             if let Some(verdict) = answer.filter(|v| v.is_final()) {
                 return Poll::Ready(Final { verdict, via });
             }
@@ -34,7 +33,7 @@ pub async fn run(ctx: &Ctx) -> Final {
         }
         let woke = ctx.wake.take(cx) && ctx.answer_wake();
         if check.is_none() && (renewed || woke) {
-            check.set(Some(ctx.check(via, None)));
+            check = Some(Box::pin(ctx.check(via, None)));
             renewed = true;
         }
         if renewed {
@@ -43,5 +42,4 @@ pub async fn run(ctx: &Ctx) -> Final {
         }
         Poll::Pending
     })
-    .await
 }
