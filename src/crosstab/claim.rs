@@ -64,7 +64,7 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
     let bid = Bid {
         until: at + f64::from(marker_ms),
         at,
-        order_no: order_no.to_owned(),
+        order_no,
     };
     let my_key = bid_key(&mine);
     if storage.set_item(&my_key, &bid.encode()).is_err() {

@@ -58,30 +58,27 @@ pub fn channel_name(order_no: &str) -> String {
 /// The value of a paid marker: until when it counts (ms since the epoch),
 /// and the token of the tab that wrote it. Stored as `"<until> <token>"`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Marker {
+pub struct Marker<'a> {
     pub until: f64,
-    pub token: String,
+    pub token: &'a str,
 }
 
-impl Marker {
-    pub fn new(now: f64, lifetime_ms: u32, token: &str) -> Marker {
+impl Marker<'_> {
+    pub fn new(now: f64, lifetime_ms: u32, token: &str) -> Marker<'_> {
         Marker {
             until: now + f64::from(lifetime_ms),
-            token: token.to_owned(),
+            token,
         }
     }
 
     pub fn encode(&self) -> String {
-        [&whole(self.until), " ", &self.token].concat()
+        [&whole(self.until), " ", self.token].concat()
     }
 
     /// `None` for anything that is not a marker this version wrote.
-    pub fn decode(text: &str) -> Option<Marker> {
+    pub fn decode(text: &str) -> Option<Marker<'_>> {
         let (until, token) = number_then(text)?;
-        Some(Marker {
-            until,
-            token: token.to_owned(),
-        })
+        Some(Marker { until, token })
     }
 
     /// Whether the marker still says "already counted" at `now`.
@@ -117,26 +114,26 @@ fn number_then(text: &str) -> Option<(f64, &str)> {
 /// A tab's bid to fire an order's analytics where there are no Web Locks,
 /// stored under [`bid_key`] as `"<until> <at> <order_no>"`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bid {
+pub struct Bid<'a> {
     pub until: f64,
     /// When the tab bid (ms since the epoch): the earliest bid wins.
     pub at: f64,
-    pub order_no: String,
+    pub order_no: &'a str,
 }
 
-impl Bid {
+impl Bid<'_> {
     pub fn encode(&self) -> String {
         let (until, at) = (whole(self.until), whole(self.at));
-        [&until, " ", &at, " ", &self.order_no].concat()
+        [&until, " ", &at, " ", self.order_no].concat()
     }
 
-    pub fn decode(text: &str) -> Option<Bid> {
+    pub fn decode(text: &str) -> Option<Bid<'_>> {
         let (until, rest) = number_then(text)?;
         let (at, order_no) = number_then(rest)?;
         Some(Bid {
             until,
             at,
-            order_no: order_no.to_owned(),
+            order_no,
         })
     }
 }
