@@ -82,9 +82,7 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
-    let no = js_sys::JSON::stringify(&ctx.order_no.as_str().into())
-        .map(String::from)
-        .unwrap_or_default();
+    let no = crate::body::json(&ctx.order_no.as_str().into());
     Ok(Box::pin(Socket {
         raw,
         socket,
