@@ -10,59 +10,60 @@
 use super::{Ctx, Final, WAKE_QUIET_MS};
 use crate::options::Strategy;
 use crate::schedule::long_poll_gap;
-use crate::status::Verdict;
 use std::future::{poll_fn, Future};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{ready, Poll};
 
 /// Failed checks in a row after which `"auto"` steps down to polling.
 const STEP_DOWN_AFTER: u32 = 3;
 
 /// Watches until a final verdict. With `step_down`, gives up (`None`) after
 /// [`STEP_DOWN_AFTER`] failed checks in a row, so `"auto"` can poll instead.
-pub async fn run(ctx: &Ctx, step_down: bool) -> Option<Final> {
+pub fn run(ctx: &Ctx, step_down: bool) -> impl Future<Output = Option<Final>> + '_ {
+    let via = Strategy::LongPoll;
     let wait = ctx.config.long_poll_wait_sec;
     let mut failures = 0;
-    loop {
-        let started = js_sys::Date::now();
-        let mut check = pin!(ctx.check(Strategy::LongPoll, Some(wait)));
-        // A wake-up replaces a request held for a while (dropped: aborted).
-        let held = poll_fn(|cx| {
-            if let Poll::Ready(answer) = check.as_mut().poll(cx) {
-                return Poll::Ready(Held::Answer(answer));
-            }
+    // One at a time: the held check (and when it started) or the pause
+    // after it; when neither, a check starts.
+    let mut check = None;
+    let mut started = 0.0;
+    // None yet (typed by the call it will hold).
+    let mut pause = false.then(|| ctx.pause(0));
+    poll_fn(move |cx| loop {
+        if let Some(p) = &mut pause {
+            ready!(Pin::new(p).poll(cx));
+            pause = None;
+        }
+        let Some(held) = &mut check else {
+            started = js_sys::Date::now();
+            check = Some(Box::pin(ctx.check(via, Some(wait))));
+            continue;
+        };
+        let Poll::Ready(answer) = held.as_mut().poll(cx) else {
+            // A wake-up replaces a request held for a while (dropped: aborted).
             if ctx.wake.take(cx) && ctx.since_check_started() >= WAKE_QUIET_MS {
                 let detail = "the page came back: a fresh request";
-                ctx.event("replace", Strategy::LongPoll, Some(detail));
-                return Poll::Ready(Held::Replaced);
+                ctx.event("replace", via, Some(detail));
+                check = None;
+                continue;
             }
-            Poll::Pending
-        })
-        .await;
-        match held {
-            Held::Answer(Some(verdict)) if verdict.is_final() => {
-                return Some(Final {
-                    verdict,
-                    via: Strategy::LongPoll,
-                })
+            return Poll::Pending;
+        };
+        check = None;
+        match answer {
+            Some(verdict) if verdict.is_final() => {
+                return Poll::Ready(Some(Final { verdict, via }))
             }
-            Held::Answer(Some(_)) => failures = 0,
-            Held::Answer(None) => failures += 1,
-            Held::Replaced => continue,
+            Some(_) => failures = 0,
+            None => failures += 1,
         }
         if step_down && failures >= STEP_DOWN_AFTER {
-            return None;
+            return Poll::Ready(None);
         }
         let elapsed = (js_sys::Date::now() - started).clamp(0.0, u32::MAX as f64) as u32;
         let gap = long_poll_gap(ctx.poll_gap(), elapsed);
         if gap > 0 {
-            ctx.pause(gap).await;
+            pause = Some(ctx.pause(gap));
         }
-    }
-}
-
-enum Held {
-    Answer(Option<Verdict>),
-    /// A wake-up replaced the held request.
-    Replaced,
+    })
 }
