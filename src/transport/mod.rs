@@ -25,7 +25,7 @@ use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 /// A wake-up that comes within this long of one already answered is answered
 /// by that one's check: a burst of lifecycle events makes one request.
@@ -289,17 +289,27 @@ impl Ctx {
     /// sharpened in v2): after a push connection (re)opens, a failed check
     /// is retried with backoff, one at a time, so a server that pushes only
     /// changes cannot hide a payment made while the connection was down.
-    pub async fn catch_up(&self) -> Verdict {
+    pub fn catch_up(&self) -> impl Future<Output = Verdict> + '_ {
         let mut backoff = Backoff::new(CATCH_UP_BASE_MS, CATCH_UP_CAP_MS);
-        loop {
-            if let Some(v) = self.check(Strategy::Poll, None).await {
-                return v;
+        // A check, or the wait before the next one.
+        let mut check = Some(Box::pin(self.check(Strategy::Poll, None)));
+        let mut wait = None;
+        poll_fn(move |cx| loop {
+            if let Some(c) = &mut check {
+                if let Some(v) = ready!(c.as_mut().poll(cx)) {
+                    return Poll::Ready(v);
+                }
+                check = None;
+                let delay = backoff.next_delay(js_sys::Math::random());
+                let detail = num_in("catch-up check again in ", delay, " ms");
+                self.event("retry", Strategy::Poll, Some(&detail));
+                wait = Some(sleep_ms(delay));
             }
-            let delay = backoff.next_delay(js_sys::Math::random());
-            let detail = num_in("catch-up check again in ", delay, " ms");
-            self.event("retry", Strategy::Poll, Some(&detail));
-            sleep_ms(delay).await;
-        }
+            if !fired(&mut wait, cx) {
+                return Poll::Pending;
+            }
+            check = Some(Box::pin(self.check(Strategy::Poll, None)));
+        })
     }
 
     /// Reads one push message. A body for another order is ignored quietly
