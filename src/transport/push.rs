@@ -21,7 +21,7 @@ use crate::status::Verdict;
 use futures::future::LocalBoxFuture;
 use futures::stream::Stream;
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::task::Poll;
 
 /// First reconnect delay (before jitter) and the most it grows to.
@@ -190,10 +190,10 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
         // checks before its connection opens.
         let mut wait = Some(sleep_ms(delay));
         let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
-        let mut check = pin!(check_meanwhile.then(|| ctx.check(Strategy::Poll, None)));
+        let mut check = check_meanwhile.then(|| Box::pin(ctx.check(Strategy::Poll, None)));
         let done = poll_fn(|cx| {
-            if let Some(Poll::Ready(answer)) = check.as_mut().as_pin_mut().map(|c| c.poll(cx)) {
-                check.set(None);
+            if let Some(Poll::Ready(answer)) = check.as_mut().map(|c| c.as_mut().poll(cx)) {
+                check = None;
                 if let Some(verdict) = answer.filter(|v| v.is_final()) {
                     let via = Strategy::Poll;
                     return Poll::Ready(Some(Final { verdict, via }));
