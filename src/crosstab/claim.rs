@@ -29,6 +29,8 @@ use super::policy::{
 use crate::hooks::get;
 use crate::transport::sleep_ms;
 use crate::watch::spawn;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
@@ -40,10 +42,14 @@ pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
         match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
             Ok(Some(held)) => {
                 let first = mark(storage.as_ref(), order_no, marker_ms);
-                spawn(Box::pin(async move {
-                    sleep_ms(CLAIM_HOLD_MS).await;
-                    drop(held);
-                }));
+                // A task that owns the lock and ends when the timer fires:
+                // the executor drops a finished task's future, and the lock
+                // with it.
+                let mut hold = sleep_ms(CLAIM_HOLD_MS);
+                spawn(Box::pin(poll_fn(move |cx| {
+                    let _owned = &held;
+                    Pin::new(&mut hold).poll(cx)
+                })));
                 return first;
             }
             Ok(None) => return false,
