@@ -286,9 +286,10 @@ impl Watch {
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
         if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
-            spawn(Box::pin(async move {
-                finish(crosstab::first_to_fire(&no, marker_ms).await);
-            }));
+            let mut claim = Box::pin(crosstab::first_to_fire(no, marker_ms));
+            spawn(Box::pin(poll_fn(move |cx| {
+                claim.as_mut().poll(cx).map(&finish)
+            })));
         } else {
             finish(ending == Ending::PAID && ctx.config.analytics);
         }

@@ -36,7 +36,8 @@ use web_sys::Storage;
 
 /// Whether this tab should fire the analytics of `order_no`, which it has
 /// just seen paid. `marker_ms` is how long the marker lasts (0: no marker).
-pub async fn first_to_fire(order_no: &str, marker_ms: u32) -> bool {
+pub async fn first_to_fire(order_no: String, marker_ms: u32) -> bool {
+    let order_no = order_no.as_str();
     let storage = if marker_ms > 0 { storage() } else { None };
     if let Some(locks) = lock::manager() {
         match lock::acquire(&locks, &claim_lock(order_no), Ask::IfFree).await {
