@@ -6,6 +6,17 @@
 //! JavaScript's `Number#toString` in the browser (the notation the developer
 //! wrote them in), Rust's `{}` natively.
 
+/// The parts, one after another: what `[..].concat()` does, without the
+/// standard library's length-overflow check (a panic path and location) in
+/// every build of the module.
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
 /// `format!("{s:?}")` for the strings messages quote: in double quotes, with
 /// `"`, `\`, tab, CR, LF, NUL and other control characters escaped as Rust
 /// escapes them. Rust's `{:?}` also escapes the few non-control characters

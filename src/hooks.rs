@@ -4,6 +4,7 @@
 //! throw, logs it and reports it through `onError`, so one failing hook never
 //! stops the others or the outcome (CONTRACT semantics 7).
 
+use crate::display::concat;
 use crate::objects::{to_js, Value::*};
 use js_sys::{Error, Function, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
@@ -130,7 +131,7 @@ impl ErrorContext {
 /// Made by wasm-bindgen's `JsError`, as serde-wasm-bindgen makes its
 /// errors, and named as a plain property: no import of their own.
 pub fn pay_watch_error(message: &str) -> Error {
-    let message = ["paywatch: ", message].concat();
+    let message = concat(&["paywatch: ", message]);
     let err: Error = JsValue::from(JsError::new(&message)).unchecked_into();
     set(&err, "name", &"PayWatchError".into());
     err

@@ -166,7 +166,9 @@ pub fn check_url(
 pub fn to_ws_scheme(absolute: &str) -> String {
     // `http:` and `https:` lose their `http`: `ws:` and `wss:`.
     match absolute.strip_prefix("http") {
-        Some(rest) if rest.starts_with(':') || rest.starts_with("s:") => ["ws", rest].concat(),
+        Some(rest) if rest.starts_with(':') || rest.starts_with("s:") => {
+            crate::display::concat(&["ws", rest])
+        }
         _ => absolute.to_owned(),
     }
 }

@@ -229,7 +229,7 @@ fn not_status(text: &str) -> BodyError {
 /// The first 80 characters, so an error message stays readable.
 fn excerpt(text: &str) -> String {
     match text.char_indices().nth(80) {
-        Some((end, _)) => [text.get(..end).unwrap_or_default(), "…"].concat(),
+        Some((end, _)) => display::concat(&[text.get(..end).unwrap_or_default(), "…"]),
         None => text.to_owned(),
     }
 }

@@ -2,6 +2,7 @@
 //! storage keys, locks and channels of an order, the paid marker and its
 //! expiry, the messages tabs send each other, and the timings.
 
+use crate::display::concat;
 use crate::options::Strategy;
 use crate::status::Verdict;
 
@@ -37,22 +38,22 @@ pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
 
 /// The `localStorage` key of an order's paid marker.
 pub fn marker_key(order_no: &str) -> String {
-    [MARKER_PREFIX, order_no].concat()
+    concat(&[MARKER_PREFIX, order_no])
 }
 
 /// The Web Lock held by the tab that watches the order for every tab.
 pub fn lead_lock(order_no: &str) -> String {
-    [PREFIX, "lead:", order_no].concat()
+    concat(&[PREFIX, "lead:", order_no])
 }
 
 /// The Web Lock held while a tab decides whether it fires the analytics.
 pub fn claim_lock(order_no: &str) -> String {
-    [PREFIX, "claim:", order_no].concat()
+    concat(&[PREFIX, "claim:", order_no])
 }
 
 /// The `BroadcastChannel` of the tabs watching one order.
 pub fn channel_name(order_no: &str) -> String {
-    [PREFIX, "order:", order_no].concat()
+    concat(&[PREFIX, "order:", order_no])
 }
 
 /// The value of a paid marker: until when it counts (ms since the epoch),
@@ -72,7 +73,7 @@ impl Marker<'_> {
     }
 
     pub fn encode(&self) -> String {
-        [&whole(self.until), " ", self.token].concat()
+        concat(&[&whole(self.until), " ", self.token])
     }
 
     /// `None` for anything that is not a marker this version wrote.
@@ -124,7 +125,7 @@ pub struct Bid<'a> {
 impl Bid<'_> {
     pub fn encode(&self) -> String {
         let (until, at) = (whole(self.until), whole(self.at));
-        [&until, " ", &at, " ", self.order_no].concat()
+        concat(&[&until, " ", &at, " ", self.order_no])
     }
 
     pub fn decode(text: &str) -> Option<Bid<'_>> {
@@ -140,7 +141,7 @@ impl Bid<'_> {
 
 /// The `localStorage` key of the bid of the tab with `token`.
 pub fn bid_key(token: &str) -> String {
-    [BID_PREFIX, token].concat()
+    concat(&[BID_PREFIX, token])
 }
 
 /// Whether the bid `(at, token)` is the earliest of `bids` (ties: the
@@ -199,7 +200,7 @@ impl Message {
     pub fn encode(&self) -> String {
         match self {
             Message::Beat => "beat".to_owned(),
-            Message::Final { verdict, via } => ["final ", verdict.name(), " ", via.name()].concat(),
+            Message::Final { verdict, via } => concat(&["final ", verdict.name(), " ", via.name()]),
         }
     }
 

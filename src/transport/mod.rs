@@ -15,6 +15,7 @@ mod sse;
 mod websocket;
 
 use crate::body::read_body;
+use crate::display::concat;
 use crate::hooks::{ErrorContext, ErrorKind, Hooks};
 use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
@@ -450,5 +451,5 @@ pub fn because(what: &str, e: &dyn std::fmt::Display) -> String {
 /// `before`, the whole number `n` as JavaScript prints it, then `after`:
 /// every message that tells a number is built here.
 pub fn num_in(before: &str, n: u32, after: &str) -> String {
-    [before, &crate::display::float(n.into()), after].concat()
+    concat(&[before, &crate::display::float(n.into()), after])
 }

@@ -7,6 +7,7 @@
 
 use super::push::{Connection, PushEvent};
 use super::{because, Ctx};
+use crate::display::concat;
 use crate::schedule::with_query;
 use futures::stream::Stream;
 use gloo_net::eventsource::futures::{EventSource, EventSourceSubscription};
@@ -49,7 +50,7 @@ impl Stream for Source {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
-    let failed = |what: &str, e| because(&[what, &url, ": "].concat(), &e);
+    let failed = |what: &str, e| because(&concat(&[what, &url, ": "]), &e);
     let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e))?;
     let mut events = Vec::with_capacity(4);
     for kind in ["open", "message", "heartbeat", "error"] {

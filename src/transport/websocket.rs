@@ -6,6 +6,7 @@
 
 use super::push::{Connection, PushEvent};
 use super::{because, num_in, Ctx};
+use crate::display::concat;
 use futures::stream::Stream;
 use futures::Sink;
 use gloo_net::websocket::futures::WebSocket;
@@ -73,7 +74,7 @@ impl Stream for Socket {
 
 pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = &ctx.ws_url;
-    let failed = |e: &dyn Display| because(&["cannot open ", url, ": "].concat(), e);
+    let failed = |e: &dyn Display| because(&concat(&["cannot open ", url, ": "]), e);
     // What `WebSocket::open` does, keeping the browser's socket too. Its
     // error reads like gloo-net's: the error's `toString()`.
     let raw = web_sys::WebSocket::new(url)
@@ -86,6 +87,6 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     Ok(Box::pin(Socket {
         raw,
         socket,
-        hello: Some([r#"{"order_no":"#, &no, r#","heartbeat":true}"#].concat()),
+        hello: Some(concat(&[r#"{"order_no":"#, &no, r#","heartbeat":true}"#])),
     }))
 }
