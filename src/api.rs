@@ -3,7 +3,7 @@
 //! into Rust ones (options with serde-wasm-bindgen, into the typed
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
-use crate::display;
+use crate::display::{self, concat};
 use crate::hooks::{describe, get, pay_watch_error, Hooks};
 use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
@@ -109,7 +109,7 @@ fn prepare(
             None
         } else {
             Some(ty.as_f64().ok_or_else(|| {
-                OptionsError(format!("type must be a number, got {}", describe(ty)))
+                OptionsError(concat(&["type must be a number, got ", &describe(ty)]))
             })?)
         };
     let ty = check_order(no.as_deref(), ty_number)?;
@@ -129,20 +129,21 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
         return Ok((PartialOptions::default(), hooks));
     }
     if !options.is_object() || Array::is_array(options) || options.is_function() {
-        return Err(OptionsError(format!(
-            "options must be an object, got {}",
-            describe(options)
-        )));
+        return Err(OptionsError(concat(&[
+            "options must be an object, got ",
+            &describe(options),
+        ])));
     }
     for (key, slot) in hooks.slots() {
         *slot = match get(options, key).dyn_into::<Function>() {
             Ok(f) => Some(f),
             Err(v) if v.is_undefined() || v.is_null() => None,
             Err(v) => {
-                return Err(OptionsError(format!(
-                    "{key} must be a function, got {}",
-                    describe(&v)
-                )))
+                return Err(OptionsError(concat(&[
+                    key,
+                    " must be a function, got ",
+                    &describe(&v),
+                ])))
             }
         };
     }
@@ -167,10 +168,11 @@ fn resolve_ws_url(ws_url: Option<&str>) -> Result<String, OptionsError> {
         return Ok(to_ws_scheme(given));
     }
     let url = web_sys::Url::new_with_base(given, &base).map_err(|_| {
-        OptionsError(format!(
-            "wsUrl {} is not a valid URL",
-            display::quoted(given)
-        ))
+        OptionsError(concat(&[
+            "wsUrl ",
+            &display::quoted(given),
+            " is not a valid URL",
+        ]))
     })?;
     // `href` as a plain property: no import for the getter.
     Ok(to_ws_scheme(

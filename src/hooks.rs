@@ -75,10 +75,10 @@ impl Hooks {
         ctx: &ErrorContext,
     ) {
         if let Err(thrown) = f.call1(this, arg) {
-            web_sys::console::error_2(&format!("paywatch: {what} threw").into(), &thrown);
+            web_sys::console::error_2(&concat(&["paywatch: ", what, " threw"]).into(), &thrown);
             let err = ctx.error(
                 ErrorKind::Hook,
-                &format!("{what} threw: {}", describe(&thrown)),
+                &concat(&[what, " threw: ", &describe(&thrown)]),
             );
             let _ = Reflect::set(&err, &"cause".into(), &thrown);
             // A throwing onError is only logged: reporting it to itself would loop.
