@@ -17,6 +17,7 @@
 //! text that ends with a bracket still open counts as cut here as well.
 
 use super::{because, num_in};
+use crate::display::concat;
 use crate::hooks::{describe, get, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
@@ -51,7 +52,7 @@ pub async fn get_text(url: &str) -> Result<Answer, String> {
     set(&init, "cache", &"no-store".into());
     let request = web_sys::Request::new_with_str_and_init(url, &init)
         .map(Request::from)
-        .map_err(|e| failed.to_owned() + &describe(&e))?;
+        .map_err(|e| concat(&[failed, &describe(&e)]))?;
     // gloo-net's errors read like `String(error)`: `TypeError: Failed to fetch`.
     let response = request.send().await.map_err(|e| because(failed, &e))?;
     let code = response.status();

@@ -326,7 +326,7 @@ impl Ctx {
                 self.event(
                     "ignored",
                     via,
-                    Some(&("a message for order ".to_owned() + &other)),
+                    Some(&concat(&["a message for order ", &other])),
                 );
                 None
             }
