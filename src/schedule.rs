@@ -119,13 +119,14 @@ fn push_encoded(out: &mut String, s: &str) {
 /// `#fragment` stays at the end). The names are plain words, written as
 /// they are; the values are encoded.
 pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
-    let (path, fragment) = match base.split_once('#') {
-        Some((path, fragment)) => (path, Some(fragment)),
-        None => (base, None),
-    };
-    let mut url = path.to_owned();
+    // Byte scans rather than `str` searches for a `char`, which would link
+    // `memchr` for these two ASCII bytes.
+    let cut = base.bytes().position(|b| b == b'#').unwrap_or(base.len());
+    // `#fragment` (with its `#`) or nothing.
+    let fragment = base.get(cut..).unwrap_or_default();
+    let mut url = base.get(..cut).unwrap_or(base).to_owned();
     for (name, value) in params {
-        if !url.contains('?') {
+        if !url.bytes().any(|b| b == b'?') {
             url.push('?');
         } else if !url.ends_with('?') && !url.ends_with('&') {
             url.push('&');
@@ -134,10 +135,7 @@ pub fn with_query(base: &str, params: &[(&str, &str)]) -> String {
         url.push('=');
         push_encoded(&mut url, value);
     }
-    if let Some(fragment) = fragment {
-        url.push('#');
-        url.push_str(fragment);
-    }
+    url.push_str(fragment);
     url
 }
 
