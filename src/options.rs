@@ -375,7 +375,7 @@ impl Config {
 pub fn check_order(order_no: Option<&str>, ty: Option<f64>) -> Result<Option<i64>, OptionsError> {
     match order_no {
         None => return err("order number must be a non-empty string"),
-        Some(no) if no.trim().is_empty() => {
+        Some(no) if no.chars().all(char::is_whitespace) => {
             return err("order number must be a non-empty string, got an empty one")
         }
         Some(_) => {}
@@ -551,7 +551,10 @@ pub mod read {
     /// A URL option: a non-empty string.
     pub fn url_of(key: &str, got: Got) -> Result<Option<String>, OptionsError> {
         let url = text_of(key, got)?;
-        if url.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        if url
+            .as_deref()
+            .is_some_and(|s| s.chars().all(char::is_whitespace))
+        {
             return err(format!("{key} must be a non-empty URL"));
         }
         Ok(url)

@@ -59,13 +59,14 @@ pub fn poll_gap(
 /// How long a `Retry-After` header asks the client to wait, in ms: either
 /// whole seconds (`"120"`) or an HTTP date, read by `parse_date` (ms since
 /// the epoch; the browser's `Date.parse`) and taken relative to `now_ms`.
-/// `None` when the value is neither; a date in the past is 0.
+/// `None` when the value is neither; a date in the past is 0. Whitespace
+/// around the value is ASCII whitespace (what HTTP allows there).
 pub fn retry_after_ms(
     value: &str,
     now_ms: f64,
     parse_date: impl FnOnce(&str) -> Option<f64>,
 ) -> Option<u32> {
-    let v = value.trim();
+    let v = value.trim_ascii();
     if v.is_empty() {
         return None;
     }

@@ -185,14 +185,15 @@ pub fn heartbeat_interval(ms: f64) -> Option<u32> {
 }
 
 /// Whether `text` is a JSON object or array cut off before its end: it opens
-/// with `{` or `[` and ends with a bracket still open or inside a string.
+/// with `{` or `[` (after JSON's whitespace, which is ASCII) and ends with a
+/// bracket still open or inside a string.
 ///
 /// Only a connection cut mid-body produces that, so it is a failed check,
 /// not a bad answer. Chromium and Firefox reject such a body themselves;
 /// WebKit hands a chunked response that was cut over as if it were complete
 /// (even to a stream reader), so the transport asks this too.
 pub fn is_cut_json(text: &str) -> bool {
-    let text = text.trim_start();
+    let text = text.trim_ascii_start();
     if !(text.starts_with('{') || text.starts_with('[')) {
         return false;
     }
