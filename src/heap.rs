@@ -24,13 +24,18 @@ use core::ptr::null_mut;
 const MIN_CLASS: u32 = 4;
 const MIN_ALIGN: usize = 1 << MIN_CLASS;
 const PAGE: usize = 65_536;
+/// Slots of the free lists: classes 0 to `usize::BITS`.
+const CLASSES: usize = usize::BITS as usize + 1;
 
 /// The allocator; see the module's documentation.
 pub struct Heap(UnsafeCell<State>);
 
 struct State {
     /// The first free block of each class; a free block holds the next.
-    free: [*mut u8; usize::BITS as usize],
+    /// One slot more than a layout's class needs (see [`class_of`]), so
+    /// that every index `class_of` can return is in bounds, provably: no
+    /// bounds-check panic.
+    free: [*mut u8; CLASSES],
     /// Memory not carved yet: from `next` to `end`.
     next: usize,
     end: usize,
@@ -42,7 +47,7 @@ unsafe impl Sync for Heap {}
 impl Heap {
     pub const fn new() -> Heap {
         Heap(UnsafeCell::new(State {
-            free: [null_mut(); usize::BITS as usize],
+            free: [null_mut(); CLASSES],
             next: 0,
             end: 0,
         }))
