@@ -286,6 +286,7 @@ impl Watch {
         let finish = move |fire: bool| watch.finish(ending, strategy, &outcome, fire);
         if ending == Ending::PAID && ctx.config.analytics && ctx.config.cross_tab {
             let (no, marker_ms) = (ctx.order_no.clone(), ctx.config.paid_marker_ms);
+            // A task that runs `finish` once the claim answers, and ends.
             let mut claim = Box::pin(crosstab::first_to_fire(no, marker_ms));
             spawn(Box::pin(poll_fn(move |cx| {
                 claim.as_mut().poll(cx).map(&finish)
