@@ -88,7 +88,7 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         return Promise::resolve(&outcome);
     }
     if ctx.config.exclusive {
-        for old in all() {
+        for old in &all() {
             old.settle(Ending::Cancelled, None);
         }
     }
@@ -132,7 +132,7 @@ pub fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
 /// Cancels the watch of `order_no`, or every watch. Returns how many.
 pub fn stop(order_no: Option<&str>) -> usize {
     let mut stopped = 0;
-    for w in all() {
+    for w in &all() {
         if order_no.is_none_or(|no| w.ctx.order_no == no) {
             w.settle(Ending::Cancelled, None);
             stopped += 1;
@@ -160,7 +160,7 @@ fn on_lifecycle(change: Change) {
 /// (`"resume"`: start over with a check, also a push transport still
 /// connecting).
 fn tell_all(kind: &str, reason: &str) {
-    for w in all() {
+    for w in &all() {
         let ctx = &w.ctx;
         ctx.event(kind, ctx.config.strategy, Some(reason));
         if kind != "wake" {

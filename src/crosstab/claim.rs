@@ -140,8 +140,8 @@ fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
             }
         }
     }
-    for k in stale {
-        let _ = storage.remove_item(&k);
+    for k in &stale {
+        let _ = storage.remove_item(k);
     }
     bids
 }
