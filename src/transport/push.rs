@@ -18,7 +18,6 @@ use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
-use futures::future::LocalBoxFuture;
 use futures::stream::Stream;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -85,7 +84,8 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
             let mut opening = Some(sleep_ms(open_within));
             let mut proven = false;
             let mut proving = None;
-            let mut catch_up: Option<LocalBoxFuture<'_, Verdict>> = None;
+            // None yet (typed by the call it will hold).
+            let mut catch_up = false.then(|| ctx.catch_up());
             let mut liveness: Option<u32> = None;
             let mut silence = None;
             loop {
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
                     Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
                         Heard::Event(event)
                     } else if let Some(Poll::Ready(v)) =
-                        catch_up.as_mut().map(|c| c.as_mut().poll(cx))
+                        catch_up.as_mut().map(|c| Pin::new(c).poll(cx))
                     {
                         Heard::CaughtUp(v)
                     } else if ctx.wake.take(cx) {
@@ -116,7 +116,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
                                 opening = None;
                                 proving = Some(sleep_ms(PROVEN_AFTER_MS));
                                 ctx.event("open", via, None);
-                                catch_up = Some(Box::pin(ctx.catch_up()));
+                                catch_up = Some(ctx.catch_up());
                             }
                             Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
                                 Some(Pushed::Status(verdict)) => {
@@ -168,7 +168,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
                     Heard::Woken => {
                         // The page came back: check now, whatever the connection says.
                         if ctx.answer_wake() {
-                            catch_up = Some(Box::pin(ctx.catch_up()));
+                            catch_up = Some(ctx.catch_up());
                         }
                     }
                 }
