@@ -282,7 +282,7 @@ mod tests {
         let bid = Bid {
             until: 86_401_000.0,
             at: 1_000.0,
-            order_no: "PW 1 测".into(),
+            order_no: "PW 1 测",
         };
         assert_eq!(bid.encode(), "86401000 1000 PW 1 测");
         assert_eq!(Bid::decode(&bid.encode()), Some(bid));
