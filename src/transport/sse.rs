@@ -52,7 +52,7 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     let url = with_query(&ctx.config.sse_url, &[("order_no", &ctx.order_no)]);
     let failed = |what: &str, e| because(&concat(&[what, &url, ": "]), &e);
     let mut source = EventSource::new(&url).map_err(|e| failed("cannot open ", e))?;
-    let mut events = Vec::with_capacity(4);
+    let mut events = Vec::new();
     for kind in ["open", "message", "heartbeat", "error"] {
         let sub = source.subscribe(kind);
         events.push(sub.map_err(|e| failed("cannot listen to ", e))?);
