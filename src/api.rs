@@ -147,7 +147,7 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
             }
         };
     }
-    let layer = crate::body::from_object(options).map_err(|e| {
+    let layer = crate::body::from_object(options.clone()).map_err(|e| {
         // The readers of `options::read` word their errors themselves.
         OptionsError(String::from(
             JsValue::from(e).unchecked_into::<js_sys::Error>().message(),

@@ -15,8 +15,8 @@ use wasm_bindgen::JsValue;
 /// object's `Object.entries`, or the entries an iterable object (a `Map`)
 /// yields. Neither reader asks for a struct, whose field lookup would bring
 /// serde-wasm-bindgen's cache of field names (a `HashMap`, about 3 KB).
-pub fn from_object<T: DeserializeOwned>(obj: &JsValue) -> Result<T, serde_wasm_bindgen::Error> {
-    serde_wasm_bindgen::from_value(obj.clone())
+pub fn from_object<T: DeserializeOwned>(obj: JsValue) -> Result<T, serde_wasm_bindgen::Error> {
+    serde_wasm_bindgen::from_value(obj)
 }
 
 /// The fields the wire protocol reads, as the page's JSON has them. A field
@@ -81,7 +81,7 @@ pub fn read_body(text: &str) -> Option<Body> {
     if !value.is_object() || js_sys::Array::is_array(&value) {
         return Some(Body::default());
     }
-    let wire: Wire = from_object(&value).ok()?;
+    let wire: Wire = from_object(value).ok()?;
     Some(Body {
         is_object: true,
         // `+payed === 1`: JavaScript's unary plus, by the browser (it cannot
