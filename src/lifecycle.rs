@@ -61,7 +61,7 @@ pub struct Listeners {
 impl Listeners {
     /// Listens on `window` and `document`, if the global scope has them,
     /// and tells `on_change` what each event means.
-    pub fn new(on_change: impl Fn(Change) + 'static) -> Listeners {
+    pub fn new(on_change: fn(Change)) -> Listeners {
         let global = js_sys::global();
         let has = |name| !get(&global, name).is_undefined();
         let mut set = Vec::new();
@@ -70,12 +70,10 @@ impl Listeners {
         }
         let navigator = get(&global, "navigator");
         OFFLINE.with(|o| o.set(get(&navigator, "onLine") == JsValue::FALSE));
-        let on_change = std::rc::Rc::new(on_change);
         let window: EventTarget = global.unchecked_into();
         let document: EventTarget = get(&window, "document").unchecked_into();
         let mut listen =
             |target: &EventTarget, kind: &'static str, read: fn(&Event) -> Option<Change>| {
-                let on_change = on_change.clone();
                 let callback = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
                     if let Some(change) = read(&e) {
                         on_change(change);
