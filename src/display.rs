@@ -65,7 +65,7 @@ fn hex(n: u32) -> String {
 /// `Number#toString(radix)`: the browser writes the digits, so the wasm
 /// module links no integer or float formatter for them.
 #[cfg(target_arch = "wasm32")]
-fn in_radix(n: f64, radix: u8) -> String {
+pub fn in_radix(n: f64, radix: u8) -> String {
     js_sys::Number::from(n)
         .to_string_with_radix(radix)
         .map(String::from)

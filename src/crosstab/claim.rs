@@ -149,8 +149,5 @@ fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
 /// A random token naming this tab's write.
 fn token() -> String {
     let n = (js_sys::Math::random() * 9_007_199_254_740_991.0).floor();
-    js_sys::Number::from(n)
-        .to_string_with_radix(16)
-        .map(String::from)
-        .unwrap_or_default()
+    crate::display::in_radix(n, 16)
 }
