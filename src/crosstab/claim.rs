@@ -133,10 +133,12 @@ fn sweep(storage: &Storage, now: f64, order_no: &str) -> Vec<(f64, String)> {
         let value = read(storage, &k);
         if is_stale_marker(&k, value.as_deref(), now) {
             stale.push(k);
-        } else if let Some(b) = value.as_deref().and_then(Bid::decode) {
-            // Not stale: it has not expired.
-            if k.starts_with(BID_PREFIX) && b.order_no == order_no {
-                bids.push((b.at, k));
+        } else if k.starts_with(BID_PREFIX) {
+            // A bid that is not stale: readable, and not expired.
+            if let Some(b) = value.as_deref().and_then(Bid::decode) {
+                if b.order_no == order_no {
+                    bids.push((b.at, k));
+                }
             }
         }
     }
