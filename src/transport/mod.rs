@@ -1,8 +1,7 @@
-//! How a watch learns the status: one module per strategy (but `"poll"`, a
-//! loop in [`run`]), all built on [`Ctx`], which makes the HTTP checks and
-//! reads push messages.
+//! How a watch learns the status: one module per strategy, all built on
+//! [`Ctx`], which makes the HTTP checks and reads push messages.
 //!
-//! Every transport is a future that returns only with a final verdict.
+//! Every transport is an `async fn` that returns only with a final verdict.
 //! Everything it opens (timers, fetches, event sources, sockets) is owned by
 //! its future, so dropping the future — the watch settling, being stopped,
 //! or being replaced — cancels all of it.
@@ -10,6 +9,7 @@
 mod http;
 mod interval;
 mod long_poll;
+mod poll;
 mod push;
 mod sse;
 mod websocket;
@@ -361,21 +361,7 @@ pub async fn run(ctx: &Ctx) -> Final {
             Strategy::Interval => Some(interval::run(ctx).await),
             Strategy::LongPoll => long_poll::run(ctx, auto).await,
             Strategy::Sse | Strategy::WebSocket => push::run(ctx, rung, auto).await,
-            // `"poll"`: the next check `intervalMs` after the previous one
-            // finished (the seed's recursive `setTimeout`), so checks never
-            // overlap; `slowIntervalMs` once the watch is `slowAfterMs` old.
-            // A wake-up (the page came back) cuts the wait short.
-            _ => Some(loop {
-                if let Some(verdict) = ctx.check(Strategy::Poll, None).await {
-                    if verdict.is_final() {
-                        break Final {
-                            verdict,
-                            via: Strategy::Poll,
-                        };
-                    }
-                }
-                ctx.pause(ctx.poll_gap()).await;
-            }),
+            _ => Some(poll::run(ctx).await),
         };
         if let Some(f) = done {
             return f;
