@@ -1,7 +1,7 @@
 //! How a watch learns the status: one module per strategy, all built on
 //! [`Ctx`], which makes the HTTP checks and reads push messages.
 //!
-//! Every transport is an `async fn` that returns only with a final verdict.
+//! Every transport is a future that returns only with a final verdict.
 //! Everything it opens (timers, fetches, event sources, sockets) is owned by
 //! its future, so dropping the future — the watch settling, being stopped,
 //! or being replaced — cancels all of it.
