@@ -24,6 +24,7 @@ pub mod config;
 pub mod doors;
 pub mod hooks;
 pub mod limits;
+pub mod notify;
 pub mod routes;
 pub mod serve;
 pub mod store;
