@@ -31,6 +31,36 @@ pub struct Config {
     /// `redis://host:port[/db]`: keep orders in Redis and fan changes out
     /// to every instance through it. `None`: the in-memory store.
     pub redis: Option<String>,
+    /// Where paid statuses may come from: `/api` keys, WeChat Pay, Alipay.
+    pub payments: Payments,
+    /// `--log-format json`: one JSON object a line on stderr (else text).
+    pub log_json: bool,
+}
+
+/// The doors that mark orders paid (CONTRACT §5). Files are read at start;
+/// nothing here is ever printed.
+#[derive(Clone, Debug, Default)]
+pub struct Payments {
+    /// `--api-key-file`: one `/api` key a line, `#` comments.
+    pub api_key_file: Option<PathBuf>,
+    /// `PAYWATCH_API_KEYS`: comma-separated `/api` keys.
+    pub api_keys_env: Option<String>,
+    /// `--wechatpay-mchid`.
+    pub wechatpay_mchid: Option<String>,
+    /// `--wechatpay-apiv3-key-file`: the 32-byte APIv3 key.
+    pub wechatpay_apiv3_key_file: Option<PathBuf>,
+    /// `--wechatpay-public-key-file` (repeatable), PEM.
+    pub wechatpay_public_key_files: Vec<PathBuf>,
+    /// `--wechatpay-public-key-id` (repeatable, in the order of the files).
+    pub wechatpay_public_key_ids: Vec<String>,
+    /// `--alipay-app-id`.
+    pub alipay_app_id: Option<String>,
+    /// `--alipay-public-key-file`: PEM or the bare base64 Alipay prints.
+    pub alipay_public_key_file: Option<PathBuf>,
+    /// `--demo-payer`: with `--demo-endpoints`, the demo's pay button signs a
+    /// real WeChat Pay notification with this throwaway private key (PEM)
+    /// and posts it to `/notify/wechatpay`.
+    pub demo_payer_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -46,6 +76,8 @@ impl Default for Config {
             public_url: None,
             limits: Limits::default(),
             redis: None,
+            payments: Payments::default(),
+            log_json: false,
         }
     }
 }
@@ -76,6 +108,17 @@ OPTIONS:
     --redis URL            keep orders in Redis (redis://HOST:PORT[/DB]) so that
                            several instances share them  [default: in memory]
                            [default: http://<request Host header>]
+    --api-key-file PATH    /api Bearer keys, one a line (also PAYWATCH_API_KEYS,
+                           comma-separated); without a key /api answers 404
+    --wechatpay-mchid ID   enable POST /notify/wechatpay for this merchant id
+    --wechatpay-apiv3-key-file PATH      the 32-byte APIv3 key
+    --wechatpay-public-key-file PATH     WeChat Pay public key, PEM (repeatable)
+    --wechatpay-public-key-id PUB_KEY_ID_…  its id (repeatable, same order)
+    --alipay-app-id ID     enable POST /notify/alipay for this app id
+    --alipay-public-key-file PATH        Alipay public key, PEM or bare base64
+    --log-format FORMAT    text or json, on stderr; RUST_LOG filters [default: text]
+    --demo-payer PATH      with --demo-endpoints: the demo's pay button signs a
+                           WeChat Pay notification with this private key (PEM)
     -h, --help             print this help
 
 On start it prints one line: `paywatch-server listening on http://HOST:PORT`.
@@ -148,6 +191,44 @@ where
                     ));
                 }
                 cfg.public_url = Some(url.trim_end_matches('/').to_string());
+            }
+            "--api-key-file" => cfg.payments.api_key_file = Some(value("--api-key-file")?.into()),
+            "--wechatpay-mchid" => {
+                cfg.payments.wechatpay_mchid = Some(value("--wechatpay-mchid")?);
+            }
+            "--wechatpay-apiv3-key-file" => {
+                let path = value("--wechatpay-apiv3-key-file")?;
+                cfg.payments.wechatpay_apiv3_key_file = Some(path.into());
+            }
+            "--wechatpay-public-key-file" => {
+                let path = value("--wechatpay-public-key-file")?;
+                cfg.payments.wechatpay_public_key_files.push(path.into());
+            }
+            "--wechatpay-public-key-id" => {
+                let id = value("--wechatpay-public-key-id")?;
+                if !id.starts_with("PUB_KEY_ID_") {
+                    return Err(format!(
+                        "--wechatpay-public-key-id must start with PUB_KEY_ID_, got {id:?}"
+                    ));
+                }
+                cfg.payments.wechatpay_public_key_ids.push(id);
+            }
+            "--alipay-app-id" => cfg.payments.alipay_app_id = Some(value("--alipay-app-id")?),
+            "--alipay-public-key-file" => {
+                let path = value("--alipay-public-key-file")?;
+                cfg.payments.alipay_public_key_file = Some(path.into());
+            }
+            "--log-format" => {
+                cfg.log_json = match value("--log-format")?.as_str() {
+                    "text" => false,
+                    "json" => true,
+                    other => {
+                        return Err(format!("--log-format expects text or json, got {other:?}"))
+                    }
+                }
+            }
+            "--demo-payer" => {
+                cfg.payments.demo_payer_key_file = Some(value("--demo-payer")?.into())
             }
             other => {
                 if !limits::apply_flag(&mut cfg.limits, other, inline.is_some(), &mut value)? {

@@ -16,14 +16,14 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use tower::{Layer, Service};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::error::ApiError;
 use crate::limits::{Limits, MAX_BODY_BYTES};
-use crate::routes::ApiError;
 use crate::AppState;
 
 /// The peer address of the connection a request came in on (set by
@@ -170,12 +170,12 @@ impl RateLimiter {
 }
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
-pub fn too_many(msg: &str, wait: Duration) -> Response {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, msg).into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-    res
+pub fn too_many(msg: &'static str, wait: Duration) -> Response {
+    ApiError::TooMany {
+        what: msg,
+        retry_after: wait,
+    }
+    .into_response()
 }
 
 // ------------------------------------------------------------------ waiters
@@ -379,10 +379,10 @@ impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         match self {
             Refusal::Origin(Origins::AllowList) => {
-                ApiError::new(StatusCode::FORBIDDEN, "origin not allowed").into_response()
+                ApiError::Forbidden("origin not allowed").into_response()
             }
             Refusal::Origin(Origins::SameOnly) => {
-                ApiError::new(StatusCode::FORBIDDEN, "same-origin requests only").into_response()
+                ApiError::Forbidden("same-origin requests only").into_response()
             }
             Refusal::Rate(wait) => too_many("rate limit exceeded", wait),
             Refusal::Waiters => too_many_waiters(),
@@ -502,21 +502,20 @@ async fn read_body(req: Request, deadline: Duration) -> Result<Request, Response
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let refuse = |status, msg: &str| {
-        let mut res = ApiError::new(status, msg).into_response();
-        res.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        res
+    let too_large = || {
+        ApiError::BodyTooLarge {
+            max: MAX_BODY_BYTES,
+        }
+        .into_response()
     };
-    let too_large = format!("request body over {MAX_BODY_BYTES} bytes");
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, &too_large));
+        return Err(too_large());
     }
     let (parts, body) = req.into_parts();
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
         Ok(Ok(bytes)) => Ok(Request::from_parts(parts, Body::from(bytes))),
-        Ok(Err(_)) => Err(refuse(StatusCode::PAYLOAD_TOO_LARGE, &too_large)),
-        Err(_) => Err(refuse(StatusCode::REQUEST_TIMEOUT, "request body too slow")),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(ApiError::BodyTooSlow.into_response()),
     }
 }
 

@@ -21,10 +21,14 @@
 //! a Redis Stream per instance feeds those channels).
 
 pub mod config;
+pub mod demo_payer;
 pub mod doors;
+pub mod error;
 pub mod hooks;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
+pub mod payments;
 pub mod routes;
 pub mod serve;
 pub mod store;
@@ -41,11 +45,14 @@ use tokio::task::JoinHandle;
 use tower_http::services::ServeDir;
 
 pub use config::Config;
+use demo_payer::DemoPayer;
 use doors::Doors;
 use hooks::Hooks;
+use metrics::Metrics;
+use payments::Sources;
 use serve::Shutdown;
 use store::redis::RedisStore;
-use store::{MemoryStore, Store};
+use store::{Change, ChangeError, MemoryStore, SetStatus, Store};
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -64,9 +71,31 @@ pub struct AppState {
     /// Tracks connections and upgraded WebSockets so shutdown can wait for
     /// them, and cuts them at the deadline.
     pub tasks: Shutdown,
+    /// The `/api` keys and the platforms' verifiers.
+    pub sources: Arc<Sources>,
+    /// `--demo-payer`: the demo's pay button signs a real notification.
+    pub demo_payer: Option<Arc<DemoPayer>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
+    /// Moves an order to a final status through the store (which tells
+    /// every waiter once), and logs and counts a change that happened.
+    pub async fn set_status(&self, order_no: &str, set: SetStatus) -> Result<Change, ChangeError> {
+        let change = self.store.set(order_no, set).await?;
+        if change.changed {
+            tracing::info!(
+                order_no,
+                from = "pending",
+                to = set.target.as_str(),
+                source = set.source.as_str(),
+                "status changed"
+            );
+            self.metrics.status_change(set.source.as_str());
+        }
+        Ok(change)
+    }
+
     /// Resolves when the server is shutting down.
     pub async fn shutting_down(&self) {
         wait_shutdown(&mut self.shutdown.clone()).await;
@@ -141,6 +170,14 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = Shutdown::default();
     let limits = config.limits.clone();
+    let sources = Sources::load(&config.payments).map_err(io::Error::other)?;
+    let demo_payer = match &config.payments.demo_payer_key_file {
+        Some(path) if limits.demo_endpoints => {
+            Some(Arc::new(DemoPayer::load(path, &config.payments, addr)?))
+        }
+        Some(_) => return Err(io::Error::other("--demo-payer needs --demo-endpoints")),
+        None => None,
+    };
     let store = match &config.redis {
         None => Store::Memory(MemoryStore::with_limits(
             limits.max_orders,
@@ -160,6 +197,9 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         shutdown: shutdown_rx.clone(),
         local_addr: addr,
         tasks: tasks.clone(),
+        sources: Arc::new(sources),
+        demo_payer,
+        metrics: Arc::default(),
     };
     let app = app(state);
     let deadline = limits.shutdown_timeout;

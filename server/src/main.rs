@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use paywatch_server::config::{self, Command};
 
 fn main() -> ExitCode {
-    let config = match config::parse(std::env::args().skip(1)) {
+    let mut config = match config::parse(std::env::args().skip(1)) {
         Ok(Command::Run(config)) => config,
         Ok(Command::Help) => {
             print!("{}", config::usage());
@@ -18,6 +18,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    config.payments.api_keys_env = std::env::var("PAYWATCH_API_KEYS").ok();
+    init_logs(config.log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,5 +39,19 @@ fn main() -> ExitCode {
             eprintln!("paywatch-server: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs on stderr through `tracing`, filtered by `RUST_LOG` (default `info`).
+fn init_logs(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
     }
 }

@@ -52,6 +52,103 @@ impl Status {
     pub fn is_final(self) -> bool {
         self != Status::Pending
     }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "paid" => Status::Paid,
+            "closed" => Status::Closed,
+            "expired" => Status::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Which door moved an order to its final status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The shop's backend, `PUT /api/orders/{no}/status`.
+    Api,
+    /// A verified WeChat Pay notification.
+    Wechatpay,
+    /// A verified Alipay notification.
+    Alipay,
+    /// `--demo-endpoints` and the test hooks.
+    Demo,
+    /// Its time ran out.
+    Expiry,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Wechatpay => "wechatpay",
+            Source::Alipay => "alipay",
+            Source::Demo => "demo",
+            Source::Expiry => "expiry",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        Some(match s {
+            "api" => Source::Api,
+            "wechatpay" => Source::Wechatpay,
+            "alipay" => Source::Alipay,
+            "demo" => Source::Demo,
+            "expiry" => Source::Expiry,
+            _ => return None,
+        })
+    }
+}
+
+/// What the shop said about an order, and how it ended. Never part of the
+/// status body a watcher sees; `GET /api/orders/{no}` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Details {
+    /// In the smallest currency unit (fen); notifications must match it.
+    pub amount: Option<u64>,
+    /// The lifetime it was created with (`None`: recorded by a status).
+    pub ttl_ms: Option<u64>,
+    /// When it was marked paid, ms since the epoch.
+    pub paid_at: Option<u64>,
+    /// What ended it.
+    pub source: Option<Source>,
+}
+
+/// A new order, as `POST /api/orders` or the demo's `POST /orders` asks.
+#[derive(Clone, Debug, Default)]
+pub struct NewOrder {
+    /// `None` generates an unguessable number.
+    pub order_no: Option<String>,
+    pub ttl: Duration,
+    pub amount: Option<u64>,
+}
+
+/// The answer of a create: the order, and whether this call made it
+/// (`false`: it existed with the same fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    pub snapshot: Snapshot,
+    pub created: bool,
+}
+
+/// The answer of a status change: the order after it, and whether this call
+/// changed it (`false`: it already had that status; nobody is told again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub snapshot: Snapshot,
+    pub changed: bool,
+}
+
+/// Asked to move an order to a final status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetStatus {
+    pub target: Status,
+    pub source: Source,
+    /// Record an order this server never saw, with that status, so a
+    /// watcher that comes later is told (`/api` and the notify doors).
+    pub record_unknown: bool,
 }
 
 /// One observed state of an order.
@@ -63,6 +160,7 @@ pub struct Snapshot {
     pub expires_at: u64,
     /// Starts at 1, +1 on every status change. Used as the SSE event id.
     pub version: u64,
+    pub details: Details,
 }
 
 impl Snapshot {
@@ -83,6 +181,45 @@ impl Snapshot {
             expires_at: self.expires_at,
         })
         .expect("a status body serializes")
+    }
+
+    /// What `GET /api/orders/{no}` answers: the status with the details.
+    pub fn api_body(&self) -> Value {
+        let mut body = json!({
+            "order_no": self.order_no,
+            "status": self.status.as_str(),
+            "expires_at": self.expires_at,
+        });
+        if let Some(amount) = self.details.amount {
+            body["amount"] = amount.into();
+        }
+        if let Some(at) = self.details.paid_at {
+            body["paid_at"] = at.into();
+        }
+        if let Some(source) = self.details.source {
+            body["source"] = source.as_str().into();
+        }
+        body
+    }
+
+    /// A new order's first state.
+    pub fn pending(order_no: String, expires_at: u64, amount: Option<u64>, ttl_ms: u64) -> Self {
+        Snapshot {
+            order_no,
+            status: Status::Pending,
+            expires_at,
+            version: 1,
+            details: Details {
+                amount,
+                ttl_ms: Some(ttl_ms),
+                ..Details::default()
+            },
+        }
+    }
+
+    /// Whether a create asking for `new` finds this order the same.
+    fn same_fields(&self, amount: Option<u64>, ttl_ms: u64) -> bool {
+        self.details.amount == amount && self.details.ttl_ms == Some(ttl_ms)
     }
 
     /// The status body of the wire protocol (CONTRACT §2).
@@ -107,7 +244,10 @@ pub enum CreateError {
     Empty,
     /// Longer than [`MAX_ORDER_NO_BYTES`](crate::limits::MAX_ORDER_NO_BYTES).
     TooLong,
+    /// The number is taken (the demo's create, which is not idempotent).
     Exists,
+    /// The number is taken by an order with other fields.
+    Differs,
     /// The store holds `max_orders` already.
     Full,
     /// The system's random source failed (no number could be generated).
@@ -121,6 +261,8 @@ pub enum ChangeError {
     Unknown,
     /// The order is already in a state that forbids the change.
     Conflict(Status),
+    /// Recording an unknown order would pass `max_orders`.
+    Full,
     Unavailable,
 }
 
@@ -148,13 +290,13 @@ impl Order {
     /// final order is a conflict. Expiry is applied
     /// first when its time has passed, so a pay after `expires_at` conflicts
     /// even if the expiry timer has not fired yet.
-    fn change(&self, target: Status) -> Result<Snapshot, ChangeError> {
+    fn change(&self, target: Status, source: Source) -> Result<Change, ChangeError> {
         self.expire_if_due();
-        let mut result = Ok(());
+        let mut result = Ok(false);
         self.tx.send_if_modified(|s| match (s.status, target) {
             (Status::Pending, t) if t != Status::Pending => {
-                s.status = t;
-                s.version += 1;
+                finish(s, t, source, now_ms());
+                result = Ok(true);
                 true
             }
             (current, t) if current == t => false,
@@ -163,7 +305,10 @@ impl Order {
                 false
             }
         });
-        result.map(|()| self.tx.borrow().clone())
+        result.map(|changed| Change {
+            snapshot: self.tx.borrow().clone(),
+            changed,
+        })
     }
 
     fn expire_if_due(&self) {
@@ -178,13 +323,22 @@ impl Order {
         }
         self.tx.send_if_modified(|s| {
             if s.status == Status::Pending && now >= s.expires_at {
-                s.status = Status::Expired;
-                s.version += 1;
+                finish(s, Status::Expired, Source::Expiry, now);
                 true
             } else {
                 false
             }
         });
+    }
+}
+
+/// Moves a pending snapshot to its final status.
+fn finish(s: &mut Snapshot, status: Status, source: Source, now: u64) {
+    s.status = status;
+    s.version += 1;
+    s.details.source = Some(source);
+    if status == Status::Paid {
+        s.details.paid_at = Some(now);
     }
 }
 
@@ -200,14 +354,10 @@ pub enum Store {
 
 impl Store {
     /// Creates a pending order (see [`MemoryStore::create`]).
-    pub async fn create(
-        &self,
-        order_no: Option<String>,
-        ttl: Duration,
-    ) -> Result<Snapshot, CreateError> {
+    pub async fn create(&self, new: NewOrder) -> Result<Created, CreateError> {
         match self {
-            Store::Memory(m) => m.create(order_no, ttl),
-            Store::Redis(r) => r.create(order_no, ttl).await,
+            Store::Memory(m) => m.create_order(new),
+            Store::Redis(r) => r.create(new).await,
         }
     }
 
@@ -231,23 +381,11 @@ impl Store {
         }
     }
 
-    pub async fn pay(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Paid).await
-    }
-
-    pub async fn close(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Closed).await
-    }
-
-    /// Expires a pending order now (test hook; normal expiry is the timer).
-    pub async fn expire(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Expired).await
-    }
-
-    async fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
+    /// Moves an order to a final status, telling every waiter once.
+    pub async fn set(&self, order_no: &str, set: SetStatus) -> Result<Change, ChangeError> {
         match self {
-            Store::Memory(m) => m.change(order_no, target),
-            Store::Redis(r) => r.change(order_no, target).await,
+            Store::Memory(m) => m.set(order_no, set),
+            Store::Redis(r) => r.set(order_no, set).await,
         }
     }
 
@@ -305,15 +443,29 @@ impl MemoryStore {
     /// Creates a pending order. `order_no: None` generates an unguessable
     /// one (`PW20261122-` and 16 random base-32 digits, 80 bits). Spawns the
     /// order's lifecycle timer, so it must be called inside a Tokio runtime.
-    pub fn create(&self, order_no: Option<String>, ttl: Duration) -> Result<Snapshot, CreateError> {
-        let expires_at = now_ms().saturating_add(ttl.as_millis().try_into().unwrap_or(u64::MAX));
+    ///
+    /// A number that exists already answers the same order (`created:
+    /// false`) when the fields are the same, else [`CreateError::Differs`].
+    pub fn create_order(&self, new: NewOrder) -> Result<Created, CreateError> {
+        let ttl_ms: u64 = new.ttl.as_millis().try_into().unwrap_or(u64::MAX);
+        let expires_at = now_ms().saturating_add(ttl_ms);
         let mut orders = self.orders.lock().unwrap();
-        let order_no = match order_no {
+        let order_no = match new.order_no {
             Some(no) if no.is_empty() => return Err(CreateError::Empty),
             Some(no) if no.len() > crate::limits::MAX_ORDER_NO_BYTES => {
                 return Err(CreateError::TooLong)
             }
-            Some(no) if orders.contains_key(&no) => return Err(CreateError::Exists),
+            Some(no) if orders.contains_key(&no) => {
+                let snapshot = orders[&no].tx.borrow().clone();
+                return if snapshot.same_fields(new.amount, ttl_ms) {
+                    Ok(Created {
+                        snapshot,
+                        created: false,
+                    })
+                } else {
+                    Err(CreateError::Differs)
+                };
+            }
             Some(no) => no,
             None => loop {
                 let candidate = random_order_no().ok_or(CreateError::NoRandomness)?;
@@ -325,22 +477,25 @@ impl MemoryStore {
         if orders.len() >= self.max_orders {
             return Err(CreateError::Full);
         }
-        let snapshot = Snapshot {
-            order_no: order_no.clone(),
-            status: Status::Pending,
-            expires_at,
-            version: 1,
-        };
-        let (tx, _) = watch::channel(snapshot.clone());
+        let snapshot = Snapshot::pending(order_no, expires_at, new.amount, ttl_ms);
+        self.insert(&mut orders, snapshot.clone());
+        Ok(Created {
+            snapshot,
+            created: true,
+        })
+    }
+
+    /// Adds an order and spawns its lifecycle timer.
+    fn insert(&self, orders: &mut HashMap<String, Arc<Order>>, snapshot: Snapshot) {
+        let order_no = snapshot.order_no.clone();
+        let (tx, _) = watch::channel(snapshot);
         let order = Arc::new(Order { tx });
         orders.insert(order_no, order.clone());
-        drop(orders);
         tokio::spawn(lifecycle(
             order,
             Arc::downgrade(&self.orders),
             self.keep_ended,
         ));
-        Ok(snapshot)
     }
 
     fn order(&self, order_no: &str) -> Option<Arc<Order>> {
@@ -359,23 +514,42 @@ impl MemoryStore {
         self.order(order_no).map(|o| o.tx.subscribe())
     }
 
-    pub fn pay(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Paid)
+    /// See [`Store::set`].
+    pub fn set(&self, order_no: &str, set: SetStatus) -> Result<Change, ChangeError> {
+        if let Some(order) = self.order(order_no) {
+            return order.change(set.target, set.source);
+        }
+        if !set.record_unknown {
+            return Err(ChangeError::Unknown);
+        }
+        let mut orders = self.orders.lock().unwrap();
+        if let Some(order) = orders.get(order_no).cloned() {
+            // Created meanwhile.
+            drop(orders);
+            return order.change(set.target, set.source);
+        }
+        if orders.len() >= self.max_orders {
+            return Err(ChangeError::Full);
+        }
+        let now = now_ms();
+        let mut snapshot = Snapshot::pending(order_no.to_owned(), now, None, 0);
+        snapshot.details.ttl_ms = None;
+        finish(&mut snapshot, set.target, set.source, now);
+        self.insert(&mut orders, snapshot.clone());
+        Ok(Change {
+            snapshot,
+            changed: true,
+        })
     }
 
-    pub fn close(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Closed)
-    }
-
-    /// Expires a pending order now (test hook; normal expiry is the timer).
-    pub fn expire(&self, order_no: &str) -> Result<Snapshot, ChangeError> {
-        self.change(order_no, Status::Expired)
-    }
-
-    pub fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
-        self.order(order_no)
-            .ok_or(ChangeError::Unknown)?
-            .change(target)
+    /// The demo's change (tests): known orders only.
+    pub fn demo_set(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
+        let set = SetStatus {
+            target,
+            source: Source::Demo,
+            record_unknown: false,
+        };
+        Ok(self.set(order_no, set)?.snapshot)
     }
 }
 
@@ -461,6 +635,24 @@ fn yyyymmdd(ms: u64) -> String {
 mod tests {
     use super::*;
 
+    /// The old shape of the calls, for brevity below.
+    impl MemoryStore {
+        fn create(&self, order_no: Option<String>, ttl: Duration) -> Result<Snapshot, CreateError> {
+            let new = NewOrder {
+                order_no,
+                ttl,
+                amount: None,
+            };
+            self.create_order(new).map(|c| c.snapshot)
+        }
+        fn pay(&self, no: &str) -> Result<Snapshot, ChangeError> {
+            self.demo_set(no, Status::Paid)
+        }
+        fn close(&self, no: &str) -> Result<Snapshot, ChangeError> {
+            self.demo_set(no, Status::Closed)
+        }
+    }
+
     #[test]
     fn dates() {
         assert_eq!(yyyymmdd(0), "19700101");
@@ -478,7 +670,7 @@ mod tests {
         assert_eq!(a.version, 1);
         assert_eq!(
             store.create(Some(a.order_no.clone()), Duration::ZERO),
-            Err(CreateError::Exists)
+            Err(CreateError::Differs)
         );
         assert_eq!(
             store.create(Some(String::new()), Duration::ZERO),
@@ -565,5 +757,62 @@ mod tests {
             .clone();
         assert_eq!((s.status, s.version), (Status::Expired, 2));
         assert_eq!(store.pay("e"), Err(ChangeError::Conflict(Status::Expired)));
+    }
+}
+
+#[cfg(test)]
+mod api_tests {
+    use super::*;
+
+    fn api(target: Status) -> SetStatus {
+        SetStatus {
+            target,
+            source: Source::Api,
+            record_unknown: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_is_idempotent_on_the_same_fields() {
+        let store = MemoryStore::new();
+        let new = NewOrder {
+            order_no: Some("A1".into()),
+            ttl: Duration::from_secs(60),
+            amount: Some(8800),
+        };
+        let first = store.create_order(new.clone()).unwrap();
+        assert!(first.created);
+        let again = store.create_order(new.clone()).unwrap();
+        assert!(!again.created);
+        assert_eq!(again.snapshot, first.snapshot);
+        let other = NewOrder {
+            amount: Some(1),
+            ..new
+        };
+        assert_eq!(store.create_order(other), Err(CreateError::Differs));
+    }
+
+    #[tokio::test]
+    async fn a_final_status_is_set_once_and_unknown_orders_are_recorded() {
+        let store = MemoryStore::new();
+        let c = store.set("never-seen", api(Status::Paid)).unwrap();
+        assert!(c.changed);
+        assert_eq!(c.snapshot.status, Status::Paid);
+        assert_eq!(c.snapshot.details.source, Some(Source::Api));
+        assert!(c.snapshot.details.paid_at.is_some());
+        let mut rx = store.subscribe("never-seen").unwrap();
+        assert_eq!(rx.borrow_and_update().status, Status::Paid);
+        let again = store.set("never-seen", api(Status::Paid)).unwrap();
+        assert!(!again.changed);
+        assert!(!rx.has_changed().unwrap(), "nobody is told twice");
+        assert_eq!(
+            store.set("never-seen", api(Status::Closed)),
+            Err(ChangeError::Conflict(Status::Paid))
+        );
+        let known_only = SetStatus {
+            record_unknown: false,
+            ..api(Status::Paid)
+        };
+        assert_eq!(store.set("other", known_only), Err(ChangeError::Unknown));
     }
 }

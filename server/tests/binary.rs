@@ -53,6 +53,7 @@ async fn prints_listening_line_and_exits_on_sigterm() {
             "--pkg",
             "/nonexistent",
         ])
+        .env("PAYWATCH_API_KEYS", "old-key-0123456789,new-key-0123456789")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -68,8 +69,13 @@ async fn prints_listening_line_and_exits_on_sigterm() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let client = reqwest::Client::new();
+    // The open create is a demo door; the shop's is /api, keyed from the
+    // environment (two keys at once: rotation).
+    let open = client.post(format!("{url}/orders")).send().await.unwrap();
+    assert_eq!(open.status(), 404);
     let created: serde_json::Value = client
-        .post(format!("{url}/orders"))
+        .post(format!("{url}/api/orders"))
+        .bearer_auth("new-key-0123456789")
         .send()
         .await
         .unwrap()

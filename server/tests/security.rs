@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_paywatch-server");
 const EVIL: &str = "http://evil.example";
+/// Every server here has this `/api` key (from the environment).
+const API_KEY: &str = "security-test-key-0123456789";
 
 /// The binary, started on a free port; killed when dropped.
 struct Server {
@@ -37,6 +39,7 @@ impl Server {
                 "/nonexistent",
             ])
             .args(flags)
+            .env("PAYWATCH_API_KEYS", API_KEY)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -84,8 +87,13 @@ impl Server {
         (status, body)
     }
 
+    /// Creates an order the way a shop does: `POST /api/orders`.
     async fn create(&self) -> String {
-        let (status, body) = self.post("/orders", None).await;
+        let req = self
+            .client
+            .post(format!("{}/api/orders", self.url))
+            .bearer_auth(API_KEY);
+        let (status, _, body) = self.send(req).await;
         assert_eq!(status, 201, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         v["order_no"].as_str().unwrap().to_string()
@@ -191,10 +199,14 @@ async fn production_defaults_keep_every_door_shut() {
     let (_, body) = s.get(&format!("/orders/{no}")).await;
     assert!(body.contains("\"pending\""), "{body}");
 
-    // A cross-site form post (text/plain, no preflight) creates nothing.
+    // The open create is a demo door.
+    assert_eq!(s.post("/orders", None).await.0, 404);
+    // A cross-site form post (text/plain, no preflight) creates nothing,
+    // even with the key.
     let req = s
         .client
-        .post(format!("{}/orders", s.url))
+        .post(format!("{}/api/orders", s.url))
+        .bearer_auth(API_KEY)
         .header("Origin", EVIL)
         .header("Content-Type", "text/plain")
         .body(r#"{"order_no":"csrf-made"}"#);
@@ -376,7 +388,7 @@ async fn oversized_numbers_frames_and_bodies_are_refused_without_echo() {
 #[tokio::test]
 async fn rate_limits_answer_429_with_retry_after() {
     // 2 requests/s per route group, bursts of 4.
-    let s = Server::start(&["--rate-limit", "2"]);
+    let s = Server::start(&["--rate-limit", "2", "--demo-endpoints"]);
     let no = s.create().await;
     let routes = [
         (

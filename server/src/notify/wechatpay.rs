@@ -14,7 +14,11 @@ pub struct WechatPay {
 impl WechatPay {
     /// `mchid`: our merchant id. `apiv3_key`: the 32-byte APIv3 key.
     /// `public_keys`: `(PUB_KEY_ID_…, PEM)` pairs, several for rotation.
-    pub fn new(mchid: &str, apiv3_key: &str, public_keys: &[(String, String)]) -> Result<Self, String> {
+    pub fn new(
+        mchid: &str,
+        apiv3_key: &str,
+        public_keys: &[(String, String)],
+    ) -> Result<Self, String> {
         let _ = (mchid, apiv3_key, public_keys);
         Err("not yet".into())
     }

@@ -1,5 +1,7 @@
 //! HTTP routes and the small helpers they share.
 
+pub mod api;
+pub mod notify;
 pub mod orders;
 pub mod pages;
 pub mod poll;
@@ -10,23 +12,24 @@ pub mod ws;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use axum::{Json, Router};
+use axum::routing::{any, get, post, put};
+use axum::Router;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::json;
 
 use crate::doors::{self, Group, Holds, Origins, Policy};
+use crate::error::ApiError;
 use crate::limits::MAX_ORDER_NO_BYTES;
-use crate::store::{ChangeError, Unavailable};
 use crate::AppState;
 
 /// The public routes (everything but static files and test hooks), each
 /// behind one [`Gate`](doors::Gate): the Origin check, its rate-limit group,
 /// and for long-polls and SSE streams a place under the client's waiter cap.
-/// `POST /orders/{no}/pay` and `/close` exist only with `--demo-endpoints`,
-/// and answer same-origin requests only.
+/// `POST /orders`, `POST /orders/{no}/pay` and `/close` exist only with
+/// `--demo-endpoints` (pay and close answer same-origin requests only).
+/// `/api` and `/notify` are server to server.
 pub fn router(state: &AppState) -> Router<AppState> {
     let gate = |rate, holds| {
         doors::gate(
@@ -50,17 +53,42 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/ws",
             get(ws::upgrade).layer(gate(Group::Push, Holds::Never)),
-        )
-        .route(
-            "/orders",
-            post(orders::create).layer(gate(Group::Write, Holds::Never)),
         );
     let rest = Router::new()
         .route("/orders/{no}", get(orders::get))
         .route("/orders/{no}/qr.svg", get(pages::qr_svg))
         .route("/pay-link/{no}", get(pages::pay_link))
         .route_layer(doors::gate(state, Policy::API));
+    // Server to server: no Origin (a browser's is refused), no rate limit.
+    let backend = || {
+        doors::gate(
+            state,
+            Policy {
+                origins: Origins::SameOnly,
+                rate: None,
+                holds: Holds::Never,
+            },
+        )
+    };
+    let api = Router::new()
+        .route("/api/orders", post(api::create))
+        .route("/api/orders/{no}", get(api::get))
+        .route("/api/orders/{no}/status", put(api::set_status))
+        .route("/api/{*rest}", any(not_found))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::authorize,
+        ))
+        .route_layer(backend());
+    let notify = Router::new()
+        .route("/notify/wechatpay", post(notify::wechatpay))
+        .route("/notify/alipay", post(notify::alipay))
+        .route_layer(backend());
     let demo = if state.config.limits.demo_endpoints {
+        let create = Router::new().route(
+            "/orders",
+            post(orders::create).layer(gate(Group::Write, Holds::Never)),
+        );
         Router::new()
             .route("/orders/{no}/pay", post(orders::pay))
             .route("/orders/{no}/close", post(orders::close))
@@ -72,12 +100,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
                     holds: Holds::Never,
                 },
             ))
+            .merge(create)
     } else {
         Router::new()
+            .route("/orders", post(not_found))
             .route("/orders/{no}/pay", any(not_found))
             .route("/orders/{no}/close", any(not_found))
     };
-    hot.merge(rest).merge(demo)
+    hot.merge(rest).merge(api).merge(notify).merge(demo)
 }
 
 /// Refuses an empty or over-long order number. The error never repeats the
@@ -105,68 +135,7 @@ pub fn status_response(s: &crate::store::Snapshot) -> Response {
 
 /// `404 {"error":"not found"}`.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not found")
-}
-
-/// A JSON error answer: `{"error": "..."}` with a status code.
-#[derive(Debug)]
-pub struct ApiError(pub StatusCode, pub String);
-
-impl ApiError {
-    pub fn new(status: StatusCode, msg: impl Into<String>) -> Self {
-        ApiError(status, msg.into())
-    }
-    pub fn unknown_order() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "unknown order")
-    }
-    pub fn bad_request(msg: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, msg)
-    }
-}
-
-/// The message of a `503` because the order store (Redis) is unreachable.
-pub const STORE_UNAVAILABLE: &str = "order store unavailable";
-/// `Retry-After` (seconds) sent with [`STORE_UNAVAILABLE`].
-pub const STORE_RETRY_AFTER: &str = "1";
-
-impl ApiError {
-    /// `503` + `Retry-After`: the order store cannot be reached right now.
-    pub fn store_unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, STORE_UNAVAILABLE)
-    }
-}
-
-impl From<Unavailable> for ApiError {
-    fn from(_: Unavailable) -> Self {
-        ApiError::store_unavailable()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let retry = self.0 == StatusCode::SERVICE_UNAVAILABLE && self.1 == STORE_UNAVAILABLE;
-        let mut res = (self.0, Json(json!({ "error": self.1 }))).into_response();
-        if retry {
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(STORE_RETRY_AFTER),
-            );
-        }
-        res
-    }
-}
-
-impl From<ChangeError> for ApiError {
-    fn from(e: ChangeError) -> Self {
-        match e {
-            ChangeError::Unknown => ApiError::unknown_order(),
-            ChangeError::Conflict(status) => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("order is already {}", status.as_str()),
-            ),
-            ChangeError::Unavailable => ApiError::store_unavailable(),
-        }
-    }
+    ApiError::NotFound("not found")
 }
 
 /// The `{no}` path segment, percent-decoded (so `%2F` inside it is a `/` of
@@ -182,10 +151,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OrderNo {
             Err(PathRejection::FailedToDeserializePathParams(_)) => {
                 Err(ApiError::bad_request("bad order_no in path"))
             }
-            Err(e) => Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            )),
+            Err(e) => Err(ApiError::Internal(e.to_string().into())),
         }
     }
 }

@@ -1,7 +1,5 @@
-//! Order management: create, read, pay, close.
-//!
-//! In a real shop these come from the checkout and from the payment
-//! provider's callback; here they let the demo and the tests drive an order.
+//! The demo's order doors (`--demo-endpoints`): create, read, pay, close,
+//! open to the page itself. A shop uses `/api` ([`super::api`]) instead.
 
 use std::time::Duration;
 
@@ -13,32 +11,30 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{pay_url, ApiError, OrderNo};
-use crate::limits::{MAX_ORDER_NO_BYTES, MAX_ORDER_TTL};
-use crate::store::CreateError;
+use super::{pay_url, OrderNo};
+use crate::error::ApiError;
+use crate::limits::MAX_ORDER_TTL;
+use crate::store::{CreateError, NewOrder, SetStatus, Snapshot, Source, Status};
 use crate::AppState;
 
+/// The body of `POST /orders` and `POST /api/orders`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateRequest {
     order_no: Option<String>,
     ttl_ms: Option<u64>,
+    amount: Option<u64>,
 }
 
-/// `POST /orders` with an optional JSON body `{"order_no"?, "ttl_ms"?}` →
-/// 201 `{"order_no","expires_at","pay_url","status"}`.
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+/// Reads `{"order_no"?, "ttl_ms"?, "amount"?}` (an empty body is `{}`).
+pub fn new_order(state: &AppState, body: &[u8]) -> Result<NewOrder, ApiError> {
     let req: CreateRequest = if body.iter().all(u8::is_ascii_whitespace) {
         CreateRequest::default()
     } else {
-        // serde's message can quote the input; say where instead.
-        serde_json::from_slice(&body).map_err(|e| {
+        // serde's message can quote the input; say where and what instead.
+        serde_json::from_slice(body).map_err(|e| {
             ApiError::bad_request(format!(
-                "bad JSON body (line {}, column {})",
+                "bad JSON body (line {}, column {}): expected {{\"order_no\"?: string, \"ttl_ms\"?: integer, \"amount\"?: integer}}",
                 e.line(),
                 e.column()
             ))
@@ -57,23 +53,27 @@ pub async fn create(
     if let Some(no) = &req.order_no {
         super::check_order_no(no)?;
     }
-    let order = state
-        .store
-        .create(req.order_no, ttl)
-        .await
-        .map_err(|e| match e {
-            CreateError::Empty => ApiError::bad_request("empty order_no"),
-            CreateError::TooLong => {
-                ApiError::bad_request(format!("order_no longer than {MAX_ORDER_NO_BYTES} bytes"))
-            }
-            CreateError::Exists => ApiError::new(StatusCode::CONFLICT, "order_no already exists"),
-            CreateError::Full => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "order store full"),
-            CreateError::Unavailable => ApiError::store_unavailable(),
-            CreateError::NoRandomness => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "no random source for an order number",
-            ),
-        })?;
+    Ok(NewOrder {
+        order_no: req.order_no,
+        ttl,
+        amount: req.amount,
+    })
+}
+
+/// `POST /orders` with an optional JSON body `{"order_no"?, "ttl_ms"?,
+/// "amount"?}` → 201 `{"order_no","expires_at","pay_url","status"}`; a
+/// number that exists already is `409`.
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new = new_order(&state, &body)?;
+    let created = state.store.create(new).await?;
+    if !created.created {
+        return Err(CreateError::Exists.into());
+    }
+    let order = created.snapshot;
     let body = json!({
         "order_no": order.order_no,
         "expires_at": order.expires_at,
@@ -97,12 +97,22 @@ pub async fn get(
 }
 
 /// `POST /orders/{no}/pay` → status body. Paying a paid order is a no-op;
-/// a closed or expired order answers 409.
+/// a closed or expired order answers 409. With `--demo-payer` the payment
+/// goes through a signed WeChat Pay notification, as a real one would.
 pub async fn pay(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.store.pay(&no).await?.body()).into_response())
+    if let Some(payer) = &state.demo_payer {
+        payer.pay(&state, &no).await?;
+        let order = state
+            .store
+            .get(&no)
+            .await?
+            .ok_or_else(ApiError::unknown_order)?;
+        return Ok(Json(order.body()).into_response());
+    }
+    Ok(Json(demo_set(&state, &no, Status::Paid).await?.body()).into_response())
 }
 
 /// `POST /orders/{no}/close` → status body. A paid order answers 409.
@@ -110,5 +120,15 @@ pub async fn close(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    Ok(Json(state.store.close(&no).await?.body()).into_response())
+    Ok(Json(demo_set(&state, &no, Status::Closed).await?.body()).into_response())
+}
+
+/// The demo's change (and the test hooks'): known orders only.
+pub async fn demo_set(state: &AppState, no: &str, target: Status) -> Result<Snapshot, ApiError> {
+    let set = SetStatus {
+        target,
+        source: Source::Demo,
+        record_unknown: false,
+    };
+    Ok(state.set_status(no, set).await?.snapshot)
 }

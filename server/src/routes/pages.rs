@@ -11,7 +11,8 @@ use axum::response::{Html, IntoResponse, Response};
 use qrcode::render::svg;
 use qrcode::QrCode;
 
-use super::{pay_url, ApiError, OrderNo};
+use super::{pay_url, OrderNo};
+use crate::error::ApiError;
 use crate::AppState;
 
 /// `GET /pay-link/{no}` — a self-contained page with a big "Pay now" button
@@ -42,7 +43,7 @@ pub async fn qr_svg(
     }
     let url = pay_url(&state, &headers, &no);
     let code = QrCode::new(url.as_bytes())
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("QR code: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("QR code: {e}").into()))?;
     let image = code
         .render::<svg::Color>()
         .min_dimensions(240, 240)

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::hooks::{Control, FailKind, GaugeKind};
 use crate::store::wait_final;
 use crate::AppState;
@@ -126,7 +126,7 @@ async fn answer(state: &AppState, raw: String) -> Response {
     let snapshot = rx.borrow().clone();
     if held && !snapshot.status.is_final() && !state.store.healthy() {
         // Held through an outage of the store: "pending" might be stale.
-        return ApiError::store_unavailable().into_response();
+        return ApiError::StoreUnavailable.into_response();
     }
     super::status_response(&snapshot)
 }

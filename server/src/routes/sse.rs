@@ -20,14 +20,14 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
-use super::ApiError;
+use crate::error::ApiError;
 use crate::hooks::{Control, Gauge, GaugeKind};
 use crate::store::Snapshot;
 use crate::{wait_shutdown, AppState};
@@ -60,7 +60,7 @@ pub async fn stream(
         match hooks.push_connect(&order_no, Some(last_event_id.as_deref())) {
             Some(rx) => control = Some(rx),
             None => {
-                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "refused").into_response();
+                return ApiError::Unavailable("refused").into_response();
             }
         }
     }

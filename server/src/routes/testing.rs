@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::{ApiError, OrderNo};
+use super::OrderNo;
+use crate::error::ApiError;
 use crate::hooks::{BehaviorPatch, Control, Hooks};
 use crate::AppState;
 
@@ -89,22 +90,37 @@ async fn push(
 /// must notice.
 async fn hang(State(state): State<AppState>) -> Response {
     state.shutting_down().await;
-    ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    ApiError::Unavailable("shutting down").into_response()
 }
 
 /// `POST /_test/orders/{no}/expire` → status body: expires a pending order now.
 async fn expire(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.expire(&no).await?.body()).into_response())
+    Ok(Json(
+        super::orders::demo_set(&state, &no, crate::store::Status::Expired)
+            .await?
+            .body(),
+    )
+    .into_response())
 }
 
 /// `POST /_test/orders/{no}/pay` → status body: pays the order like the demo
 /// endpoint does, for tests whose page is on another origin (the demo
 /// endpoint answers same-origin requests only).
 async fn pay(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.pay(&no).await?.body()).into_response())
+    Ok(Json(
+        super::orders::demo_set(&state, &no, crate::store::Status::Paid)
+            .await?
+            .body(),
+    )
+    .into_response())
 }
 
 /// `POST /_test/orders/{no}/close` → status body.
 async fn close(State(state): State<AppState>, OrderNo(no): OrderNo) -> Result<Response, ApiError> {
-    Ok(Json(state.store.close(&no).await?.body()).into_response())
+    Ok(Json(
+        super::orders::demo_set(&state, &no, crate::store::Status::Closed)
+            .await?
+            .body(),
+    )
+    .into_response())
 }

@@ -140,7 +140,7 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                                 app_heartbeat |= heartbeat && !muted;
                                 subscribe(&state, &mut tasks, &mut subscribed, &out_tx, order_no, client).await
                             }
-                            Err(e) => Some(json!({"error": e.1})),
+                            Err(e) => Some(json!({"error": e.message()})),
                         }
                     }
                     _ => Some(json!({"error": "bad request"})),
@@ -259,7 +259,7 @@ async fn subscribe(
         Ok(None) => return Some(json!({"error": "unknown order", "order_no": order_no})),
         Err(_) => {
             // Not a silent dead end: the client reconnects and asks again.
-            let _ = out.try_send(Out::Refuse(order_no, super::STORE_UNAVAILABLE));
+            let _ = out.try_send(Out::Refuse(order_no, crate::error::STORE_UNAVAILABLE));
             return None;
         }
     };

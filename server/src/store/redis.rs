@@ -51,7 +51,10 @@ use redis::streams::{StreamRangeReply, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Script};
 use tokio::sync::watch;
 
-use super::{now_ms, random_order_no, ChangeError, CreateError, Snapshot, Status, Unavailable};
+use super::{
+    now_ms, random_order_no, Change, ChangeError, CreateError, Created, Details, NewOrder,
+    SetStatus, Snapshot, Source, Status, Unavailable,
+};
 use crate::limits::MAX_ORDER_NO_BYTES;
 
 /// The stream of changes every instance reads.
@@ -74,10 +77,17 @@ fn order_key(no: &str) -> String {
 }
 
 /// Creates a pending order unless the number is taken.
-/// KEYS: order. ARGV: expires_at, time to live in ms. → 1 created, 0 exists.
+/// KEYS: order. ARGV: expires_at, time to live in ms, amount or '', ttl_ms.
+/// → 1 created, 2 exists with the same amount and ttl, 0 exists otherwise.
 const CREATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'pending', 'expires_at', ARGV[1], 'version', '1')
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local d = redis.call('HMGET', KEYS[1], 'amount', 'ttl_ms')
+  if (d[1] or '') == ARGV[3] and (d[2] or '') == ARGV[4] then return 2 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'status', 'pending', 'expires_at', ARGV[1], 'version', '1',
+  'ttl_ms', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'amount', ARGV[3]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 ";
@@ -85,37 +95,63 @@ return 1
 /// Reads an order, applying a due expiry, then applies a change if one is
 /// asked for (ARGV[1] non-empty). Every change is also appended to the
 /// stream. KEYS: order, stream. ARGV: target status or '', now in ms,
-/// keep_ended in ms, stream maxlen, order number.
-/// → {} for an unknown order, else {'ok'|'conflict', status, expires_at, version}.
+/// keep_ended in ms, stream maxlen, order number, source of the change,
+/// '1' to record an unknown order with the target status.
+/// → {} for an unknown order, else {'ok'|'conflict', status, expires_at,
+/// version, changed '1'|'0', amount, ttl_ms, paid_at, source}.
 const CHANGE: &str = r"
 local h = redis.call('HMGET', KEYS[1], 'status', 'expires_at', 'version')
-if not h[1] then return {} end
-local status, expires_at, version = h[1], h[2], tonumber(h[3])
-local function set(s)
+local target = ARGV[1]
+local status, expires_at, version
+if h[1] then
+  status, expires_at, version = h[1], h[2], tonumber(h[3])
+else
+  if target == '' or ARGV[7] ~= '1' then return {} end
+  status, expires_at, version = 'pending', ARGV[2], 0
+  redis.call('HSET', KEYS[1], 'expires_at', expires_at)
+end
+local changed = '0'
+local function set(s, source)
   status = s
   version = version + 1
-  redis.call('HSET', KEYS[1], 'status', s, 'version', tostring(version))
+  changed = '1'
+  redis.call('HSET', KEYS[1], 'status', s, 'version', tostring(version), 'source', source)
+  if s == 'paid' then redis.call('HSET', KEYS[1], 'paid_at', ARGV[2]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
     'no', ARGV[5], 'status', s, 'version', tostring(version), 'expires_at', expires_at)
 end
-if status == 'pending' and tonumber(ARGV[2]) >= tonumber(expires_at) then set('expired') end
-local target = ARGV[1]
+if status == 'pending' and tonumber(ARGV[2]) >= tonumber(expires_at) then
+  set('expired', 'expiry')
+end
 local verdict = 'ok'
 if target ~= '' and target ~= status then
-  if status == 'pending' then set(target) else verdict = 'conflict' end
+  if status == 'pending' then set(target, ARGV[6]) else verdict = 'conflict' end
 end
-return {verdict, status, expires_at, tostring(version)}
+local d = redis.call('HMGET', KEYS[1], 'amount', 'ttl_ms', 'paid_at', 'source')
+return {verdict, status, expires_at, tostring(version), changed,
+  d[1] or '', d[2] or '', d[3] or '', d[4] or ''}
 ";
 
 fn parse_status(s: &str) -> Option<Status> {
-    Some(match s {
-        "pending" => Status::Pending,
-        "paid" => Status::Paid,
-        "closed" => Status::Closed,
-        "expired" => Status::Expired,
-        _ => return None,
-    })
+    Status::parse(s)
+}
+
+/// `''` is `None`; anything else must parse.
+fn optional<T: std::str::FromStr>(s: &str) -> Result<Option<T>, Unavailable> {
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        s.parse().map(Some).map_err(|_| Unavailable)
+    }
+}
+
+/// What one run of [`CHANGE`] found.
+struct Ran {
+    /// `false`: the change asked for conflicts with the order's status.
+    allowed: bool,
+    changed: bool,
+    snapshot: Snapshot,
 }
 
 type Channel = Arc<watch::Sender<Snapshot>>;
@@ -187,11 +223,12 @@ impl RedisStore {
         self.inner.channels.lock().unwrap().len()
     }
 
-    pub async fn create(
-        &self,
-        order_no: Option<String>,
-        ttl: Duration,
-    ) -> Result<Snapshot, CreateError> {
+    pub async fn create(&self, new: NewOrder) -> Result<Created, CreateError> {
+        let NewOrder {
+            order_no,
+            ttl,
+            amount,
+        } = new;
         let ttl_ms: u64 = ttl.as_millis().try_into().unwrap_or(u64::MAX / 4);
         let expires_at = now_ms().saturating_add(ttl_ms);
         let live_ms = ttl_ms
@@ -216,38 +253,55 @@ impl RedisStore {
                     .key(order_key(&no))
                     .arg(expires_at)
                     .arg(live_ms)
+                    .arg(amount.map_or_else(String::new, |a| a.to_string()))
+                    .arg(ttl_ms)
                     .invoke_async(&mut conn),
             )
             .await?;
-            if created == 1 {
-                return Ok(Snapshot {
-                    order_no: no,
-                    status: Status::Pending,
-                    expires_at,
-                    version: 1,
-                });
-            }
-            if given {
-                return Err(CreateError::Exists);
+            match created {
+                1 => {
+                    return Ok(Created {
+                        snapshot: Snapshot::pending(no, expires_at, amount, ttl_ms),
+                        created: true,
+                    })
+                }
+                2 => {
+                    let ran = self.inner.run(&no, None).await?;
+                    // Gone in between (forgotten): create it again.
+                    if let Some(ran) = ran {
+                        return Ok(Created {
+                            snapshot: ran.snapshot,
+                            created: false,
+                        });
+                    }
+                    candidate = Some(no);
+                    continue;
+                }
+                _ if given => return Err(CreateError::Differs),
+                _ => {}
             }
         }
     }
 
     pub async fn get(&self, order_no: &str) -> Result<Option<Snapshot>, Unavailable> {
-        Ok(self.inner.run(order_no, None).await?.map(|(_, s)| s))
+        Ok(self.inner.run(order_no, None).await?.map(|r| r.snapshot))
     }
 
-    pub async fn change(&self, order_no: &str, target: Status) -> Result<Snapshot, ChangeError> {
-        match self.inner.run(order_no, Some(target)).await? {
+    /// See [`Store::set`](super::Store::set).
+    pub async fn set(&self, order_no: &str, set: SetStatus) -> Result<Change, ChangeError> {
+        match self.inner.run(order_no, Some(set)).await? {
             None => Err(ChangeError::Unknown),
-            Some((ok, s)) => {
+            Some(ran) => {
                 // Tell this instance's waiters now; the stream tells the others
                 // (and tells these again, which the version makes a no-op).
-                self.inner.tell(&s);
-                if ok {
-                    Ok(s)
+                self.inner.tell(&ran.snapshot);
+                if ran.allowed {
+                    Ok(Change {
+                        snapshot: ran.snapshot,
+                        changed: ran.changed,
+                    })
                 } else {
-                    Err(ChangeError::Conflict(s.status))
+                    Err(ChangeError::Conflict(ran.snapshot.status))
                 }
             }
         }
@@ -269,6 +323,7 @@ impl RedisStore {
                         status: Status::Pending,
                         expires_at: u64::MAX,
                         version: 0,
+                        details: Details::default(),
                     });
                     let tx = Arc::new(tx);
                     channels.insert(order_no.to_owned(), tx.clone());
@@ -279,36 +334,45 @@ impl RedisStore {
             let rx = tx.subscribe();
             (tx, rx)
         };
-        let Some((_, snapshot)) = self.inner.run(order_no, None).await? else {
+        let Some(ran) = self.inner.run(order_no, None).await? else {
             return Ok(None);
         };
-        advance(&tx, snapshot);
+        advance(&tx, ran.snapshot);
         rx.borrow_and_update();
         Ok(Some(rx))
     }
 }
 
 impl Inner {
-    /// Runs [`CHANGE`]: `(allowed, snapshot after)`, `None` if unknown.
+    /// Runs [`CHANGE`]: a read, and the change if one is asked for.
+    /// `None` if the order is unknown (and not recorded).
     async fn run(
         &self,
         order_no: &str,
-        target: Option<Status>,
-    ) -> Result<Option<(bool, Snapshot)>, Unavailable> {
+        set: Option<SetStatus>,
+    ) -> Result<Option<Ran>, Unavailable> {
         let mut conn = self.conn.clone();
         let reply: Vec<String> = bounded(
             self.change
                 .key(order_key(order_no))
                 .key(STREAM)
-                .arg(target.map_or("", Status::as_str))
+                .arg(set.map_or("", |s| s.target.as_str()))
                 .arg(now_ms())
                 .arg(self.keep_ended.as_millis().max(1) as u64)
                 .arg(STREAM_MAXLEN)
                 .arg(order_no)
+                .arg(set.map_or("", |s| s.source.as_str()))
+                .arg(if set.is_some_and(|s| s.record_unknown) {
+                    "1"
+                } else {
+                    ""
+                })
                 .invoke_async(&mut conn),
         )
         .await?;
-        let [verdict, status, expires_at, version] = &reply[..] else {
+        let [verdict, status, expires_at, version, changed, amount, ttl_ms, paid_at, source] =
+            &reply[..]
+        else {
             return Ok(None);
         };
         let snapshot = Snapshot {
@@ -316,8 +380,18 @@ impl Inner {
             status: parse_status(status).ok_or(Unavailable)?,
             expires_at: expires_at.parse().map_err(|_| Unavailable)?,
             version: version.parse().map_err(|_| Unavailable)?,
+            details: Details {
+                amount: optional(amount)?,
+                ttl_ms: optional(ttl_ms)?,
+                paid_at: optional(paid_at)?,
+                source: Source::parse(source),
+            },
         };
-        Ok(Some((verdict == "ok", snapshot)))
+        Ok(Some(Ran {
+            allowed: verdict == "ok",
+            changed: changed == "1",
+            snapshot,
+        }))
     }
 
     /// Hands a snapshot to this instance's waiters of that order, if any.
@@ -390,7 +464,7 @@ async fn keeper(inner: Weak<Inner>, tx: Channel) {
                 let Some(inner) = inner.upgrade() else { return };
                 let no = tx.borrow().order_no.clone();
                 match inner.run(&no, None).await {
-                    Ok(Some((_, s))) => advance(&tx, s),
+                    Ok(Some(ran)) => advance(&tx, ran.snapshot),
                     // Gone from Redis (forgotten, or Redis lost it): nothing
                     // to expire; the channel goes with its last waiter.
                     Ok(None) => tx.closed().await,
@@ -457,6 +531,7 @@ fn entry_snapshot(entry: &redis::streams::StreamId) -> Option<Snapshot> {
         status: parse_status(&entry.get::<String>("status")?)?,
         version: entry.get::<String>("version")?.parse().ok()?,
         expires_at: entry.get::<String>("expires_at")?.parse().ok()?,
+        details: Details::default(),
     })
 }
 
@@ -476,8 +551,8 @@ async fn resync(inner: &Inner, conn: &mut ConnectionManager) -> Result<String, U
     for chunk in watched.chunks(256) {
         let reads = chunk.iter().map(|no| inner.run(no, None));
         for s in futures_util::future::join_all(reads).await {
-            if let Some((_, s)) = s? {
-                inner.tell(&s);
+            if let Some(ran) = s? {
+                inner.tell(&ran.snapshot);
             }
         }
     }
