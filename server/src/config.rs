@@ -35,6 +35,9 @@ pub struct Config {
     pub payments: Payments,
     /// `--log-format json`: one JSON object a line on stderr (else text).
     pub log_json: bool,
+    /// Tests only (no flag): the Unix time, in seconds, at which the notify
+    /// doors check a WeChat Pay timestamp, instead of the clock.
+    pub notify_clock: Option<u64>,
 }
 
 /// The doors that mark orders paid (CONTRACT §5). Files are read at start;
@@ -78,6 +81,7 @@ impl Default for Config {
             redis: None,
             payments: Payments::default(),
             log_json: false,
+            notify_clock: None,
         }
     }
 }

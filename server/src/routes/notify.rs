@@ -42,7 +42,11 @@ pub async fn wechatpay(State(state): State<AppState>, headers: HeaderMap, body: 
     let fail = |code: StatusCode, message: &str| {
         (code, Json(json!({ "code": "FAIL", "message": message }))).into_response()
     };
-    match verifier.verify(&headers, &body, now_secs()) {
+    match verifier.verify(
+        &headers,
+        &body,
+        state.config.notify_clock.unwrap_or_else(now_secs),
+    ) {
         Ok(event) => match apply(&state, event, Source::Wechatpay).await {
             Ok(_) => StatusCode::NO_CONTENT.into_response(),
             Err(Retry) => fail(StatusCode::SERVICE_UNAVAILABLE, "order store unavailable"),

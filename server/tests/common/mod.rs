@@ -14,6 +14,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod redis;
+
 pub const HEARTBEAT_MS: u64 = 100;
 pub const SPECIAL: &str = "A&B #1/测试";
 
@@ -33,6 +35,10 @@ pub struct Options {
     pub limits: Limits,
     /// `Some(url)`: the Redis backing (`--redis`).
     pub redis: Option<String>,
+    /// `/api` keys and the notify doors.
+    pub payments: paywatch_server::config::Payments,
+    /// The clock of the notify doors (the vectors' `now`).
+    pub notify_clock: Option<u64>,
 }
 
 /// The limits the functional tests run with.
@@ -54,6 +60,8 @@ impl Default for Options {
             public_url: None,
             limits: test_limits(),
             redis: None,
+            payments: Default::default(),
+            notify_clock: None,
         }
     }
 }
@@ -76,6 +84,8 @@ pub async fn start_with(opts: Options) -> TestServer {
         public_url: opts.public_url,
         limits: opts.limits,
         redis: opts.redis,
+        payments: opts.payments,
+        notify_clock: opts.notify_clock,
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");
