@@ -19,8 +19,11 @@ server: setup
 	cargo build --release -p paywatch-server
 
 ## Builds everything and serves the demo at http://$(HOST):$(PORT)
+## The pay button goes through a signed WeChat Pay notification, with
+## throwaway keys made at start (scripts/demo-keys.sh).
 demo: pkg server
-	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg --demo-endpoints
+	./target/release/paywatch-server --host $(HOST) --port $(PORT) --www www --pkg pkg --demo-endpoints \
+	  $$(bash scripts/demo-keys.sh)
 
 ## Every test: lints, native unit + server tests, browser tests, page-level tests.
 test: setup

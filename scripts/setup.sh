@@ -30,6 +30,8 @@ need_apt=()
 # The cluster test (issue 13): a real Redis and a real load balancer.
 [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
+# make demo's throwaway WeChat Pay-shaped keys (scripts/demo-keys.sh).
+[ -x /usr/bin/openssl ] || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -319,6 +319,12 @@ async function newOrders() {
   }
 }
 
+// Which door marked an order, as the server's demo pay answer names it.
+const DOORS = {
+  wechatpay: "a signed WeChat Pay notification (POST /notify/wechatpay)",
+  demo: "the demo door (no --demo-payer)",
+};
+
 async function pay(card, t0) {
   const order = card.order;
   const gen = card.gen;
@@ -327,7 +333,10 @@ async function pay(card, t0) {
   addRow(card, "pay", "POST /orders/…/pay");
   try {
     const res = await fetch(`${orderPath(order.order_no)}/pay`, { method: "POST" });
-    if (!res.ok) {
+    if (res.ok) {
+      const body = await res.json().catch(() => null);
+      if (card.gen === gen && body && body.source) addRow(card, "pay", `door: ${DOORS[body.source] || body.source}`);
+    } else {
       const body = await res.json().catch(() => null);
       const why = body && typeof body.error === "string" ? body.error : res.statusText;
       if (card.gen === gen) addRow(card, "error", `pay: HTTP ${res.status} ${why}`);

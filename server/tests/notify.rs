@@ -113,37 +113,6 @@ impl TestServer {
     }
 }
 
-/// The next SSE data block within `within`, or `None`.
-async fn sse_data(reader: &mut SseReader, within: Duration) -> Option<Value> {
-    tokio::time::timeout(within, async {
-        loop {
-            let b = reader.next().await?;
-            if b.data.is_some() {
-                return Some(b.json());
-            }
-        }
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
-/// The next WebSocket text frame within `within`, or `None`.
-async fn ws_text(ws: &mut Ws, within: Duration) -> Option<Value> {
-    tokio::time::timeout(within, async {
-        loop {
-            match ws.event(within).await {
-                WsEvent::Text(t) => return serde_json::from_str(&t).ok(),
-                WsEvent::Ping | WsEvent::Pong => continue,
-                _ => return None,
-            }
-        }
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 fn case_headers(case: &Value) -> Vec<(String, String)> {
     case["headers"]
         .as_object()
@@ -174,7 +143,7 @@ async fn run_vectors(s: &TestServer, platform: &str) {
         let mut waiter = match setup.first() {
             Some(no) => {
                 let mut r = s.sse_reader(no, None).await;
-                assert_eq!(sse_data(&mut r, T).await.unwrap()["status"], "pending");
+                assert_eq!(r.try_data(T).await.unwrap()["status"], "pending");
                 Some(r)
             }
             None => None,
@@ -215,7 +184,7 @@ async fn run_vectors(s: &TestServer, platform: &str) {
             }
         }
         if let Some(r) = waiter.as_mut() {
-            let told = sse_data(r, QUIET).await;
+            let told = r.try_data(QUIET).await;
             match marks["status"].as_str() {
                 Some(status) => assert_eq!(told.unwrap()["status"], status, "{platform} {name}"),
                 None => assert!(
@@ -307,10 +276,10 @@ async fn told_once(s: &TestServer, platform: &str) {
     };
 
     let mut sse = s.sse_reader(&no, None).await;
-    assert_eq!(sse_data(&mut sse, T).await.unwrap()["status"], "pending");
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "pending");
     let mut ws = s.ws().await;
     ws.subscribe(&no).await;
-    assert_eq!(ws_text(&mut ws, T).await.unwrap()["status"], "pending");
+    assert_eq!(ws.try_json(T).await.unwrap()["status"], "pending");
     let long_poll = {
         let url = s.check_url(&no, "&wait=10");
         let client = s.client.clone();
@@ -323,8 +292,8 @@ async fn told_once(s: &TestServer, platform: &str) {
 
     let (code, text) = s.notify(path, &headers, &body).await;
     assert_eq!((code, text.as_str()), accepted, "{platform}");
-    assert_eq!(sse_data(&mut sse, T).await.unwrap()["status"], "paid");
-    assert_eq!(ws_text(&mut ws, T).await.unwrap()["status"], "paid");
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "paid");
+    assert_eq!(ws.try_json(T).await.unwrap()["status"], "paid");
     assert_eq!(long_poll.await.unwrap()["status"], "paid");
 
     for _ in 0..15 {
@@ -332,11 +301,11 @@ async fn told_once(s: &TestServer, platform: &str) {
         assert_eq!((code, text.as_str()), accepted, "{platform} resend");
     }
     assert!(
-        sse_data(&mut sse, QUIET).await.is_none(),
+        sse.try_data(QUIET).await.is_none(),
         "{platform}: SSE told twice"
     );
     assert!(
-        ws_text(&mut ws, QUIET).await.is_none(),
+        ws.try_json(QUIET).await.is_none(),
         "{platform}: WebSocket told twice"
     );
     let status = s.api_status(&no).await;
@@ -386,4 +355,58 @@ async fn unconfigured_doors_are_not_there() {
     assert_eq!(code, 404);
     let (code, _) = s.notify("/api/orders", &[], "{}").await;
     assert_eq!(code, 404, "no key, no /api");
+}
+
+/// Arbitrary bodies (up to twice the body cap) and headers at both doors:
+/// never a 5xx, nothing marked; a body over the cap is 413 before anything
+/// reads it whole (memory stays bounded by the cap).
+#[tokio::test]
+async fn arbitrary_input_is_refused_without_a_5xx() {
+    let s = server(None, None).await;
+    s.api_create("FUZZ-1", None).await;
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let max = paywatch_server::limits::MAX_BODY_BYTES;
+    for round in 0..300 {
+        let len = (next() as usize) % (2 * max);
+        let body: Vec<u8> = if round % 3 == 0 {
+            // Form-shaped: the names an Alipay body has, a made-up sign.
+            format!(
+                "out_trade_no=FUZZ-1&trade_status=TRADE_SUCCESS&total_amount=0.01&sign_type=RSA2&sign={:x}&app_id={}",
+                next(),
+                vector("alipay/app_id.txt")
+            )
+            .into_bytes()
+        } else {
+            (0..len).map(|_| next() as u8).collect()
+        };
+        let headers = [
+            (
+                "Wechatpay-Timestamp",
+                (paywatch_server::store::now_ms() / 1000).to_string(),
+            ),
+            ("Wechatpay-Nonce", format!("{:x}", next())),
+            ("Wechatpay-Signature", BASE64.encode(next().to_le_bytes())),
+            ("Wechatpay-Serial", vector("wechatpay/public_key_id.txt")),
+        ];
+        for path in ["/notify/wechatpay", "/notify/alipay"] {
+            let mut req = s.client.post(format!("{}{path}", s.url)).body(body.clone());
+            if round % 2 == 0 {
+                for (k, v) in &headers {
+                    req = req.header(*k, v);
+                }
+            }
+            let code = req.send().await.unwrap().status().as_u16();
+            assert!(code < 500, "{path}: {code} for a {}-byte body", body.len());
+            if body.len() > max {
+                assert_eq!(code, 413, "{path}: over the cap");
+            }
+        }
+    }
+    assert_eq!(s.api_status("FUZZ-1").await["status"], "pending");
 }

@@ -103,16 +103,23 @@ pub async fn pay(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    if let Some(payer) = &state.demo_payer {
-        payer.pay(&state, &no).await?;
-        let order = state
-            .store
-            .get(&no)
-            .await?
-            .ok_or_else(ApiError::unknown_order)?;
-        return Ok(Json(order.body()).into_response());
+    let order = match &state.demo_payer {
+        Some(payer) => {
+            payer.pay(&state, &no).await?;
+            state
+                .store
+                .get(&no)
+                .await?
+                .ok_or_else(ApiError::unknown_order)?
+        }
+        None => demo_set(&state, &no, Status::Paid).await?,
+    };
+    // The status body, and which door marked it (the demo page shows it).
+    let mut body = order.body();
+    if let Some(source) = order.details.source {
+        body["source"] = source.as_str().into();
     }
-    Ok(Json(demo_set(&state, &no, Status::Paid).await?.body()).into_response())
+    Ok(Json(body).into_response())
 }
 
 /// `POST /orders/{no}/close` → status body. A paid order answers 409.

@@ -325,6 +325,22 @@ impl SseReader {
         }
     }
 
+    /// The next data block's JSON within `within`, or `None` (timeout or
+    /// end of stream): for "nobody was told again".
+    pub async fn try_data(&mut self, within: Duration) -> Option<Value> {
+        tokio::time::timeout(within, async {
+            loop {
+                let b = self.next().await?;
+                if b.data.is_some() {
+                    return Some(b.json());
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// Next block that carries data, skipping heartbeats.
     pub async fn next_data(&mut self, within: Duration) -> Option<SseBlock> {
         tokio::time::timeout(within, async {
@@ -376,6 +392,23 @@ impl Ws {
             Some(Ok(other)) => panic!("unexpected frame {other:?}"),
             Some(Err(_)) | None => WsEvent::Gone,
         }
+    }
+
+    /// The next text frame's JSON within `within`, or `None` (timeout,
+    /// close or end): for "nobody was told again".
+    pub async fn try_json(&mut self, within: Duration) -> Option<Value> {
+        tokio::time::timeout(within, async {
+            loop {
+                match self.event(within).await {
+                    WsEvent::Text(t) => return serde_json::from_str(&t).ok(),
+                    WsEvent::Ping | WsEvent::Pong => continue,
+                    _ => return None,
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Next text frame as JSON, skipping pings/pongs.
