@@ -81,6 +81,16 @@ async function run(browser, { name, ...ctxOptions }) {
   ).catch(() => {});
   await page.waitForTimeout(600);
 
+  // DEMO_DOOR=wechatpay: every card was marked by a signed notification.
+  if (process.env.DEMO_DOOR === "wechatpay") {
+    const doors = await page.evaluate(
+      () => document.body.textContent.split("door: a signed WeChat Pay notification").length - 1,
+    );
+    if (doors < STRATEGIES.length) {
+      throw new Error(`[${name}] ${doors} of ${STRATEGIES.length} cards say a WeChat Pay notification marked them`);
+    }
+  }
+
   const state = await cardStates(page);
   if (problems.length) throw new Error(`[${name}] the page logged errors:\n  ${problems.join("\n  ")}`);
 

@@ -2,7 +2,7 @@
 #
 # `start_server [args…]` starts target/debug/paywatch-server on a free
 # 127.0.0.1 port, exports PAYWATCH_SERVER=http://127.0.0.1:PORT and stops it
-# on exit.
+# on exit. Called again, it starts another one (and stops them all on exit).
 #
 # LOOPBACK_LOAD_FLAGS: what a server driven by tests or benchmarks from this
 # one machine needs on top of the production defaults: the demo's pay
@@ -21,7 +21,8 @@ start_server() {
   log=$(mktemp)
   "$bin" --host 127.0.0.1 --port 0 --www www --pkg pkg "$@" >"$log" 2>&1 &
   SERVER_PID=$!
-  trap 'kill $SERVER_PID 2>/dev/null; wait $SERVER_PID 2>/dev/null; true' EXIT
+  SERVER_PIDS="${SERVER_PIDS:-} $SERVER_PID"
+  trap 'kill $SERVER_PIDS 2>/dev/null; wait $SERVER_PIDS 2>/dev/null; true' EXIT
   local url=""
   for _ in $(seq 1 100); do
     url=$(sed -n 's/^paywatch-server listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n1)

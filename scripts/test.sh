@@ -87,8 +87,14 @@ node tests/e2e/crosstab.mjs
 step "cluster: two paywatch-server --redis instances behind haproxy (real redis-server, Chromium)"
 node tests/e2e/cluster.mjs
 
-step "demo: every strategy pays in headless Chromium; screenshots"
-node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
+step "demo: every strategy pays through a signed WeChat Pay notification in headless Chromium; screenshots"
+# The demo's own server, as `make demo` starts it: throwaway keys, and the
+# pay button going through the demo payer and /notify/wechatpay.
+test_server=$PAYWATCH_SERVER
+# shellcheck disable=SC2046 # the flags are words
+start_server --demo-endpoints $(bash scripts/demo-keys.sh)
+DEMO_DOOR=wechatpay node scripts/demo-shots.mjs "$PAYWATCH_SERVER" tests/e2e/.out/shots
+export PAYWATCH_SERVER=$test_server
 echo "screenshots in tests/e2e/.out/shots (docs/ keeps the README's copies)"
 
 step "mini-program: the example page in a simulated WeChat host (node --test)"

@@ -17,20 +17,20 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer as _};
-use rsa::RsaPrivateKey;
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use rsa::pkcs8::Document;
 use serde_json::json;
-use sha2::Sha256;
 
 use crate::config;
 use crate::error::ApiError;
+use crate::store::{ChangeError, Status};
 use crate::AppState;
 
 /// Signs WeChat Pay-shaped notifications, as WeChat Pay would.
 pub struct Signer {
-    key: SigningKey<Sha256>,
+    key: RsaKeyPair,
+    rng: SystemRandom,
     key_id: String,
     mchid: String,
     apiv3_key: Vec<u8>,
@@ -50,10 +50,12 @@ impl Signer {
         mchid: &str,
         apiv3_key: &str,
     ) -> Result<Self, String> {
-        let key = RsaPrivateKey::from_pkcs8_pem(private_key_pem)
-            .map_err(|_| "the demo payer's private key is not a PKCS#8 PEM RSA key".to_owned())?;
+        let not_a_key = || "the demo payer's private key is not a PKCS#8 PEM RSA key".to_owned();
+        let (_, der) = Document::from_pem(private_key_pem.trim()).map_err(|_| not_a_key())?;
+        let key = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|_| not_a_key())?;
         Ok(Signer {
-            key: SigningKey::new(key),
+            key,
+            rng: SystemRandom::new(),
             key_id: key_id.to_owned(),
             mchid: mchid.to_owned(),
             apiv3_key: apiv3_key.as_bytes().to_vec(),
@@ -106,12 +108,20 @@ impl Signer {
     pub fn sign(&self, body: &str, now: u64) -> Notification {
         let nonce = random_token(32);
         let message = format!("{now}\n{nonce}\n{body}\n");
-        let signature = self.key.sign(message.as_bytes());
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &self.rng,
+                message.as_bytes(),
+                &mut signature,
+            )
+            .expect("RSA signing with a parsed key");
         Notification {
             headers: vec![
                 ("Wechatpay-Timestamp", now.to_string()),
                 ("Wechatpay-Nonce", nonce),
-                ("Wechatpay-Signature", BASE64.encode(signature.to_bytes())),
+                ("Wechatpay-Signature", BASE64.encode(&signature)),
                 ("Wechatpay-Serial", self.key_id.clone()),
                 (
                     "Wechatpay-Signature-Type",
@@ -160,6 +170,10 @@ impl DemoPayer {
             .get(order_no)
             .await?
             .ok_or_else(ApiError::unknown_order)?;
+        // As without the payer: a closed or expired order is not paid (409).
+        if order.status.is_final() && order.status != Status::Paid {
+            return Err(ChangeError::Conflict(order.status).into());
+        }
         let amount = order.details.amount.unwrap_or(1);
         let now = crate::store::now_ms() / 1_000;
         let note = self.signer.transaction_success(order_no, amount, now);

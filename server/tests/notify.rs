@@ -330,6 +330,45 @@ async fn a_fresh_notification_tells_each_waiter_once_on_redis() {
     told_once(&s, "alipay").await;
 }
 
+/// The demo's pay button with `--demo-payer`: a notification signed with
+/// the (here: the vectors') private key goes through `/notify/wechatpay`.
+#[tokio::test]
+async fn the_demo_payer_pays_through_a_signed_notification() {
+    let mut payments = payments();
+    payments.demo_payer_key_file = Some(vectors().join("wechatpay/private_key.pem"));
+    let s = start_with(Options {
+        payments,
+        ..Options::default()
+    })
+    .await;
+    s.api_create("DEMO-PAYER-1", Some(1234)).await;
+    let mut sse = s.sse_reader("DEMO-PAYER-1", None).await;
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "pending");
+
+    let (code, body) = s.pay("DEMO-PAYER-1").await;
+    assert_eq!((code, &body["status"]), (200, &json!("paid")), "{body}");
+    assert_eq!(body["source"], "wechatpay", "the door that marked it");
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "paid");
+    let (code, _) = s.pay("DEMO-PAYER-1").await;
+    assert_eq!(code, 200, "paying a paid order again is a no-op");
+    assert!(sse.try_data(QUIET).await.is_none(), "told twice");
+    let status = s.api_status("DEMO-PAYER-1").await;
+    assert_eq!(
+        (&status["source"], &status["amount"]),
+        (&json!("wechatpay"), &json!(1234))
+    );
+
+    // A closed order is not paid by the demo payer either.
+    s.api_create("DEMO-PAYER-2", None).await;
+    let (code, _) = s
+        .post(&format!("/orders/{}/close", enc("DEMO-PAYER-2")))
+        .await;
+    assert_eq!(code, 200);
+    let (code, body) = s.pay("DEMO-PAYER-2").await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(s.api_status("DEMO-PAYER-2").await["status"], "closed");
+}
+
 #[tokio::test]
 async fn an_amount_that_differs_marks_nothing() {
     let s = server(None, None).await;

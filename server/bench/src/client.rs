@@ -58,16 +58,33 @@ impl Http {
         path: &str,
         body: &str,
     ) -> io::Result<(u16, Vec<u8>)> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        self.request_with(method, path, &[], body).await
+    }
+
+    /// [`Http::request`] with extra headers.
+    pub async fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &str,
+    ) -> io::Result<(u16, Vec<u8>)> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
         self.stream.write_all(head.as_bytes()).await?;
         read_response(&mut self.stream, &mut self.buf).await
     }
 }
 
-/// Reads one `Content-Length` response (what every JSON answer has).
+/// Reads one `Content-Length` response (what every JSON answer has), or a
+/// bodiless `204`.
 async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<(u16, Vec<u8>)> {
     loop {
         if let Some(end) = find(buf, b"\r\n\r\n") {
@@ -76,11 +93,14 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<
                 .get(9..12)
                 .and_then(|s| s.parse().ok())
                 .ok_or_else(|| err(format!("bad status line: {head}")))?;
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or_else(|| err("response without content-length"))?;
+            let len: usize = match status {
+                204 | 304 => 0,
+                _ => head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .ok_or_else(|| err("response without content-length"))?,
+            };
             while buf.len() < end + 4 + len {
                 fill(stream, buf).await?;
             }

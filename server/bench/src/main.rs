@@ -10,13 +10,16 @@
 //! 5. cluster: two instances sharing one `redis-server` (`--redis`):
 //!    fan-out latency from a pay on one instance to a waiter on the other,
 //!    10k waiters across the two, beside the same on one in-memory
-//!    instance; then one instance killed with 1k waiters on it.
+//!    instance; then one instance killed with 1k waiters on it;
+//! 6. ingest: signed WeChat Pay notifications (`/notify/wechatpay`) from
+//!    the request to the waiter told, how many a second one core verifies,
+//!    and what a forged one costs beside a valid one.
 //!
 //! Every run starts a fresh server (`PAYWATCH_SERVER_BIN`, default
 //! `target/release/paywatch-server`) on a free port. All load comes from
 //! 127.0.0.1, so the per-address limits are raised by flag; everything else
 //! is the production default. Usage: `paywatch-bench [all|capacity|fanout|
-//! throughput|shutdown|cluster]`, or `paywatch-bench trivial-server` (used by 3).
+//! throughput|shutdown|cluster|ingest]`, or `paywatch-bench trivial-server` (used by 3).
 
 mod client;
 
@@ -27,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::{Ending, Http, Kind, Waiter};
+use paywatch_server::demo_payer::{Notification, Signer};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
@@ -60,6 +64,9 @@ async fn main() {
         }
         if run("cluster") {
             cluster().await?;
+        }
+        if run("ingest") {
+            ingest().await?;
         }
         Ok(())
     }
@@ -101,9 +108,19 @@ struct Server {
 
 impl Server {
     async fn start(extra: &[&str]) -> io::Result<Server> {
+        Server::launch(&[], extra).await
+    }
+
+    /// The server under `wrapper` (for example `taskset -c 0`).
+    async fn launch(wrapper: &[&str], extra: &[&str]) -> io::Result<Server> {
         let bin = std::env::var("PAYWATCH_SERVER_BIN")
             .unwrap_or_else(|_| "target/release/paywatch-server".into());
-        let mut child = Command::new(&bin)
+        let (program, before) = match wrapper.split_first() {
+            Some((first, rest)) => (*first, rest.iter().copied().chain([bin.as_str()]).collect()),
+            None => (bin.as_str(), Vec::new()),
+        };
+        let mut child = Command::new(program)
+            .args(before)
             .args([
                 "--port",
                 "0",
@@ -884,4 +901,236 @@ async fn kill_one(url: &str) -> io::Result<()> {
         ms(*backs.last().unwrap_or(&Duration::ZERO)),
     );
     Ok(())
+}
+
+// ---------------------------------------------------------------- 6. ingest
+
+/// The shared vectors' WeChat Pay merchant (test-only keys): the server
+/// verifies with the public key, this bench signs with the private one.
+const WECHATPAY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/wechatpay");
+
+fn wechatpay_path(name: &str) -> String {
+    format!("{WECHATPAY}/{name}")
+}
+
+fn wechatpay_text(name: &str) -> io::Result<String> {
+    let path = wechatpay_path(name);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| io::Error::other(format!("{path}: {e}")))?;
+    Ok(text.trim_end().to_owned())
+}
+
+async fn ingest() -> io::Result<()> {
+    let mchid = wechatpay_text("mchid.txt")?;
+    let key_id = wechatpay_text("public_key_id.txt")?;
+    let signer = Arc::new(
+        Signer::new(
+            &wechatpay_text("private_key.pem")?,
+            &key_id,
+            &mchid,
+            &wechatpay_text("apiv3_key.txt")?,
+        )
+        .map_err(io::Error::other)?,
+    );
+    let (apiv3, public) = (
+        wechatpay_path("apiv3_key.txt"),
+        wechatpay_path("public_key.pem"),
+    );
+    let flags = [
+        "--wechatpay-mchid",
+        &mchid,
+        "--wechatpay-apiv3-key-file",
+        &apiv3,
+        "--wechatpay-public-key-file",
+        &public,
+        "--wechatpay-public-key-id",
+        &key_id,
+    ];
+    println!("\n## Ingest: signed WeChat Pay notifications through `/notify/wechatpay`\n");
+
+    // From the notification sent to the waiter told, one at a time.
+    {
+        let n = 1_000;
+        let server = Server::start(&flags).await?;
+        let orders = server.create_orders("n", n).await?;
+        let notes = sign_all(&signer, &orders).await?;
+        let waiters = server.open_waiters(plan(&Kind::ALL, &orders, n)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await; // long-polls held
+        let seen: Vec<_> = waiters
+            .into_iter()
+            .map(|w| tokio::spawn(w.paid()))
+            .collect();
+        let mut http = Http::connect(server.addr).await?;
+        let mut sent = Vec::with_capacity(n);
+        for note in &notes {
+            sent.push(Instant::now());
+            expect(&mut http, note, 204).await?;
+        }
+        let mut lat = Vec::with_capacity(n);
+        for (s, at) in seen.into_iter().zip(sent) {
+            lat.push(
+                s.await
+                    .map_err(io::Error::other)??
+                    .saturating_duration_since(at),
+            );
+        }
+        lat.sort();
+        println!(
+            "{n} orders, one waiter each (one-third of each kind), notified one after another"
+        );
+        println!(
+            "on one keep-alive connection: from the request sent to the waiter seeing `paid`.\n"
+        );
+        println!("| notify → waiter told | median | p99 | max |");
+        println!("|---|---:|---:|---:|");
+        println!(
+            "| {n} notifications, memory store | {} | {} | {} |",
+            ms_fine(percentile(&lat, 0.5)),
+            ms_fine(percentile(&lat, 0.99)),
+            ms_fine(*lat.last().unwrap_or(&Duration::ZERO)),
+        );
+    }
+
+    // How many a second one core takes, valid and forged.
+    {
+        let n = 4_000;
+        let pinned = std::path::Path::new("/usr/bin/taskset").exists();
+        let wrapper: &[&str] = if pinned { &["taskset", "-c", "0"] } else { &[] };
+        let server = Server::launch(wrapper, &flags).await?;
+        let orders = server.create_orders("t", n).await?;
+        let valid = Arc::new(sign_all(&signer, &orders).await?);
+        let forged = Arc::new(forge(&valid));
+        println!(
+            "\n{n} notifications over 16 keep-alive connections, the server {}.",
+            if pinned {
+                "pinned to one core (`taskset -c 0`)"
+            } else {
+                "unpinned (no taskset here)"
+            }
+        );
+        println!("A forged one carries another notification's valid signature, so it costs a full");
+        println!("RSA verification before its `401`.\n");
+        println!("| notifications | reply | per second | server CPU each |");
+        println!("|---|---:|---:|---:|");
+        for (label, set, want) in [
+            ("forged (another one's signature)", &forged, 401),
+            ("valid, first delivery (marks paid)", &valid, 204),
+            ("valid, resent (duplicates)", &valid, 204),
+        ] {
+            let (rate, cpu) = send_all(&server, set, want).await?;
+            println!(
+                "| {label} | {want} | {rate:.0}/s | {:.0} µs |",
+                cpu.as_secs_f64() * 1e6
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Milliseconds with two decimals (these latencies are sub-millisecond).
+fn ms_fine(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A `TRANSACTION.SUCCESS` for each order, signed now, on every core.
+async fn sign_all(signer: &Arc<Signer>, orders: &[String]) -> io::Result<Vec<Notification>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(io::Error::other)?
+        .as_secs();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let tasks: Vec<_> = orders
+        .chunks(orders.len().div_ceil(threads).max(1))
+        .map(|chunk| {
+            let (chunk, signer) = (chunk.to_vec(), signer.clone());
+            tokio::task::spawn_blocking(move || {
+                chunk
+                    .iter()
+                    .map(|no| signer.transaction_success(no, 1, now))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(orders.len());
+    for t in tasks {
+        all.extend(t.await.map_err(io::Error::other)?);
+    }
+    Ok(all)
+}
+
+/// Each notification with the next one's signature: well-formed, wrong.
+fn forge(valid: &[Notification]) -> Vec<Notification> {
+    let signature = |n: &Notification| {
+        n.headers
+            .iter()
+            .find(|(name, _)| *name == "Wechatpay-Signature")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    (0..valid.len())
+        .map(|i| {
+            let other = signature(&valid[(i + 1) % valid.len()]);
+            let headers = valid[i]
+                .headers
+                .iter()
+                .map(|(name, v)| {
+                    let v = if *name == "Wechatpay-Signature" {
+                        other.clone()
+                    } else {
+                        v.clone()
+                    };
+                    (*name, v)
+                })
+                .collect();
+            Notification {
+                headers,
+                body: valid[i].body.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Posts one notification and checks the reply's status.
+async fn expect(http: &mut Http, note: &Notification, want: u16) -> io::Result<()> {
+    let (status, body) = http
+        .request_with("POST", "/notify/wechatpay", &note.headers, &note.body)
+        .await?;
+    if status != want {
+        return Err(io::Error::other(format!(
+            "notify: {status} {} (expected {want})",
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    Ok(())
+}
+
+/// Sends every notification over 16 connections: the rate, and the
+/// server's CPU time per notification.
+async fn send_all(
+    server: &Server,
+    notes: &Arc<Vec<Notification>>,
+    want: u16,
+) -> io::Result<(f64, Duration)> {
+    let conns = 16;
+    let (cpu0, t0) = (server.cpu_ticks(), Instant::now());
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (notes, addr) = (notes.clone(), server.addr);
+        tasks.push(tokio::spawn(async move {
+            let mut http = Http::connect(addr).await?;
+            for note in notes.iter().skip(c).step_by(conns) {
+                expect(&mut http, note, want).await?;
+            }
+            Ok::<_, io::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(io::Error::other)??;
+    }
+    let elapsed = t0.elapsed();
+    // SAFETY: sysconf reads a constant.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let cpu = (server.cpu_ticks() - cpu0) as f64 / ticks_per_sec;
+    let n = notes.len() as f64;
+    Ok((n / elapsed.as_secs_f64(), Duration::from_secs_f64(cpu / n)))
 }

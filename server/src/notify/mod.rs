@@ -11,6 +11,7 @@
 //!   decoded parameters).
 
 pub mod alipay;
+pub mod key;
 pub mod wechatpay;
 
 /// What an authentic notification says about one order.
