@@ -35,6 +35,9 @@ pub struct Config {
     pub payments: Payments,
     /// `--log-format json`: one JSON object a line on stderr (else text).
     pub log_json: bool,
+    /// `--admin-listen HOST:PORT`: serve `/metrics`, `/healthz` and
+    /// `/readyz` there (never on the public listener). Off by default.
+    pub admin_listen: Option<std::net::SocketAddr>,
     /// Tests only (no flag): the Unix time, in seconds, at which the notify
     /// doors check a WeChat Pay timestamp, instead of the clock.
     pub notify_clock: Option<u64>,
@@ -81,6 +84,7 @@ impl Default for Config {
             redis: None,
             payments: Payments::default(),
             log_json: false,
+            admin_listen: None,
             notify_clock: None,
         }
     }
@@ -121,6 +125,8 @@ OPTIONS:
     --alipay-app-id ID     enable POST /notify/alipay for this app id
     --alipay-public-key-file PATH        Alipay public key, PEM or bare base64
     --log-format FORMAT    text or json, on stderr; RUST_LOG filters [default: text]
+    --admin-listen ADDR    serve /metrics, /healthz, /readyz on HOST:PORT
+                           (never on the public listener)   [default: off]
     --demo-payer PATH      with --demo-endpoints: the demo's pay button signs a
                            WeChat Pay notification with this private key (PEM)
     -h, --help             print this help
@@ -230,6 +236,12 @@ where
                         return Err(format!("--log-format expects text or json, got {other:?}"))
                     }
                 }
+            }
+            "--admin-listen" => {
+                let addr = value("--admin-listen")?;
+                cfg.admin_listen = Some(addr.parse().map_err(|_| {
+                    format!("--admin-listen expects HOST:PORT such as 127.0.0.1:9090, got {addr:?}")
+                })?);
             }
             "--demo-payer" => {
                 cfg.payments.demo_payer_key_file = Some(value("--demo-payer")?.into())

@@ -20,6 +20,7 @@
 //! ([`store`]); the server never polls (with `--redis`, one blocking read of
 //! a Redis Stream per instance feeds those channels).
 
+pub mod admin;
 pub mod config;
 pub mod demo_payer;
 pub mod doors;
@@ -122,13 +123,57 @@ pub fn app(state: AppState) -> Router {
     };
     router = router
         .nest_service("/pkg", ServeDir::new(&state.config.pkg))
-        .fallback_service(ServeDir::new(&state.config.www));
+        .fallback_service(ServeDir::new(&state.config.www))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe));
     // Without an allow-list there is nothing for CORS to say: skip the layer
     // (a held request would otherwise carry its state all along).
     if !state.config.limits.allow_origins.is_empty() {
         router = router.layer(doors::cors(&state.config.limits));
     }
     router.with_state(state)
+}
+
+/// One log line and one count per request: method, route template (never
+/// the path or query, which may carry an order number or a token), status,
+/// time to the response head, client address.
+async fn observe(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = match req.extensions().get::<axum::extract::MatchedPath>() {
+        // `:no` rather than `{no}`: braces inside a label value trip
+        // simple exposition parsers.
+        Some(path) => path.as_str().replace('{', ":").replace('}', ""),
+        None if req.uri().path().starts_with("/pkg/") => "/pkg/…".to_owned(),
+        None => "(static)".to_owned(),
+    };
+    let client = req
+        .extensions()
+        .get::<doors::ClientAddr>()
+        .map(|c| c.0.to_string());
+    let res = next.run(req).await;
+    let status = res.status().as_u16();
+    state.metrics.request(&route, status);
+    tracing::info!(
+        method = %method,
+        route,
+        status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        client = client.as_deref().unwrap_or("-"),
+        "request"
+    );
+    res
+}
+
+/// The admin listener of a running server (`--admin-listen`).
+struct AdminServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    tasks: Shutdown,
 }
 
 /// A server started in the background (see [`start`]).
@@ -138,11 +183,17 @@ pub struct RunningServer {
     task: JoinHandle<()>,
     tasks: Shutdown,
     deadline: std::time::Duration,
+    admin: Option<AdminServer>,
 }
 
 impl RunningServer {
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://ADDR` of the admin listener, with `--admin-listen`.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(|a| format!("http://{}", a.addr))
     }
 
     /// `http://127.0.0.1:PORT`
@@ -155,10 +206,22 @@ impl RunningServer {
     /// call returns when every connection is gone — or, at the latest, when
     /// the shutdown deadline (`--shutdown-timeout-ms`) has passed, after
     /// cutting what is left. Returns how many connections had to be cut.
+    ///
+    /// The admin listener stays up through the drain (`/readyz` says `503`
+    /// all along) and stops last.
     pub async fn shutdown(self) -> io::Result<usize> {
         let _ = self.shutdown_tx.send(true);
         self.task.await.map_err(io::Error::other)?;
-        Ok(self.tasks.drain(self.deadline).await)
+        let cut = self.tasks.drain(self.deadline).await;
+        if let Some(admin) = self.admin {
+            let _ = admin.stop.send(true);
+            admin.task.await.map_err(io::Error::other)?;
+            admin
+                .tasks
+                .drain(std::time::Duration::from_millis(500))
+                .await;
+        }
+        Ok(cut)
     }
 }
 
@@ -167,6 +230,14 @@ impl RunningServer {
 pub async fn start(config: Config) -> io::Result<RunningServer> {
     let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
+    let admin_listener = match &config.admin_listen {
+        Some(admin) => Some(
+            TcpListener::bind(admin)
+                .await
+                .map_err(|e| io::Error::other(format!("--admin-listen {admin}: {e}")))?,
+        ),
+        None => None,
+    };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let tasks = Shutdown::default();
     let limits = config.limits.clone();
@@ -178,13 +249,14 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         Some(_) => return Err(io::Error::other("--demo-payer needs --demo-endpoints")),
         None => None,
     };
+    let metrics = Arc::new(Metrics::default());
     let store = match &config.redis {
         None => Store::Memory(MemoryStore::with_limits(
             limits.max_orders,
             limits.keep_ended,
         )),
         Some(url) => Store::Redis(
-            RedisStore::connect(url, limits.keep_ended)
+            RedisStore::connect(url, limits.keep_ended, metrics.clone())
                 .await
                 .map_err(|e| io::Error::other(format!("redis {url}: {e}")))?,
         ),
@@ -199,19 +271,50 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         tasks: tasks.clone(),
         sources: Arc::new(sources),
         demo_payer,
-        metrics: Arc::default(),
+        metrics,
     };
+    let admin = match admin_listener {
+        Some(listener) => Some(start_admin(listener, state.clone(), &limits)?),
+        None => None,
+    };
+    let metrics = state.metrics.clone();
     let app = app(state);
     let deadline = limits.shutdown_timeout;
     let accepting = tasks.clone();
     let task = tokio::spawn(async move {
-        serve::accept_loop(listener, app, &limits, shutdown_rx, accepting).await;
+        let counted = Some(&*metrics);
+        serve::accept_loop(listener, app, &limits, counted, shutdown_rx, accepting).await;
     });
     Ok(RunningServer {
         addr,
         shutdown_tx,
         task,
         deadline,
+        tasks,
+        admin,
+    })
+}
+
+/// Serves [`admin::router`] on its own listener, with its own stop flag, so
+/// that it outlives the public listener's drain.
+fn start_admin(
+    listener: TcpListener,
+    state: AppState,
+    limits: &limits::Limits,
+) -> io::Result<AdminServer> {
+    let addr = listener.local_addr()?;
+    let (stop, stop_rx) = watch::channel(false);
+    let tasks = Shutdown::default();
+    let accepting = tasks.clone();
+    let limits = limits.clone();
+    let app = admin::router(state);
+    let task = tokio::spawn(async move {
+        serve::accept_loop(listener, app, &limits, None, stop_rx, accepting).await;
+    });
+    Ok(AdminServer {
+        addr,
+        stop,
+        task,
         tasks,
     })
 }
@@ -226,6 +329,9 @@ pub async fn run(config: Config) -> io::Result<()> {
     {
         let mut out = io::stdout().lock();
         writeln!(out, "paywatch-server listening on {}", server.url())?;
+        if let Some(admin) = server.admin_url() {
+            writeln!(out, "admin listening on {admin}")?;
+        }
         out.flush()?;
     }
     signals.recv().await;

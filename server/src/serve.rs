@@ -36,6 +36,7 @@ use tower::ServiceExt;
 
 use crate::doors::ClientAddr;
 use crate::limits::Limits;
+use crate::metrics::{self, Metrics};
 use crate::wait_shutdown;
 
 /// Largest request head hyper buffers (it answers 431 beyond).
@@ -105,12 +106,14 @@ impl Tracked {
 }
 
 /// Accepts connections until the shutdown flag is set, serving each with
-/// `app` under the deadlines of `limits`. Returns when it stops accepting;
+/// `app` under the deadlines of `limits` (and, with `counted`, counting it
+/// in the connection metrics). Returns when it stops accepting;
 /// the connections live on in `shutdown`'s tracker.
 pub async fn accept_loop(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
+    counted: Option<&Metrics>,
     mut flag: watch::Receiver<bool>,
     shutdown: Shutdown,
 ) {
@@ -133,7 +136,11 @@ pub async fn accept_loop(
             () = wait_shutdown(&mut flag) => break,
         };
         let _ = tcp.set_nodelay(true);
-        let io = TokioIo::new(StallGuard::new(tcp, limits.write_timeout));
+        let mut socket = StallGuard::new(tcp, limits.write_timeout);
+        if let Some(metrics) = counted {
+            socket = socket.counted(metrics.connection());
+        }
+        let io = TokioIo::new(socket);
         let app = app.clone();
         let busy = Arc::new(AtomicUsize::new(0));
         let in_flight = busy.clone();
@@ -200,6 +207,9 @@ pub struct StallGuard<T> {
     io: T,
     limit: Duration,
     stalled: Option<Pin<Box<Sleep>>>,
+    /// Counts the connection closed when the socket goes (an upgraded
+    /// WebSocket keeps this socket, so it counts too).
+    _counted: Option<metrics::Connection>,
 }
 
 impl<T> StallGuard<T> {
@@ -208,7 +218,14 @@ impl<T> StallGuard<T> {
             io,
             limit,
             stalled: None,
+            _counted: None,
         }
+    }
+
+    /// Also holds `counted` as long as the socket lives.
+    pub fn counted(mut self, counted: metrics::Connection) -> Self {
+        self._counted = Some(counted);
+        self
     }
 
     fn progress<R>(

@@ -398,6 +398,15 @@ impl Store {
             Store::Redis(r) => r.healthy(),
         }
     }
+
+    /// Whether the store answers now (`/readyz`): always in memory; for
+    /// Redis, a healthy stream reader and a `PING` answered in time.
+    pub async fn ready(&self) -> bool {
+        match self {
+            Store::Memory(_) => true,
+            Store::Redis(r) => r.healthy() && r.ping().await,
+        }
+    }
 }
 
 pub mod redis;

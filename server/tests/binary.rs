@@ -123,3 +123,160 @@ async fn prints_listening_line_and_exits_on_sigterm() {
         "only one line on stdout, got more: {rest:?}"
     );
 }
+
+/// `--log-format json`: every stderr line is one JSON object; a request
+/// line, a status-change line and a refused notification's warning are
+/// there with their fields; no key, secret, token or signature is.
+#[cfg(unix)]
+#[tokio::test]
+async fn json_logs_parse_and_hold_no_secret() {
+    const KEY: &str = "log-test-key-SECRET-0123456789";
+    const WRONG_KEY: &str = "log-test-wrong-SECRET-987654";
+    const SIGNATURE: &str = "c2lnbmF0dXJlLVNFQ1JFVC1ub3QtcmVhbA==";
+    const TOKEN: &str = "watch-token-SECRET-42";
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/wechatpay");
+    let text = |f: &str| {
+        std::fs::read_to_string(vectors.join(f))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let file = |f: &str| vectors.join(f).to_string_lossy().into_owned();
+    let mut child = Command::new(BIN)
+        .args([
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+            "--www",
+            "/nonexistent",
+            "--pkg",
+            "/nonexistent",
+        ])
+        .args(["--wechatpay-mchid", &text("mchid.txt")])
+        .args(["--wechatpay-apiv3-key-file", &file("apiv3_key.txt")])
+        .args(["--wechatpay-public-key-file", &file("public_key.pem")])
+        .args(["--wechatpay-public-key-id", &text("public_key_id.txt")])
+        .env("PAYWATCH_API_KEYS", KEY)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("paywatch-server listening on ")
+        .unwrap()
+        .to_owned();
+
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{url}/api/orders"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"order_no": "LOG-1", "amount": 100}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client
+        .get(format!("{url}/api/orders/LOG-1"))
+        .bearer_auth(WRONG_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client
+        .get(format!(
+            "{url}/pay?action=check_pay_status_by_order&order_no=LOG-1&token={TOKEN}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .post(format!("{url}/notify/wechatpay"))
+        .header("Wechatpay-Timestamp", "1")
+        .header("Wechatpay-Nonce", "n")
+        .header("Wechatpay-Signature", SIGNATURE)
+        .header("Wechatpay-Serial", text("public_key_id.txt"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client
+        .put(format!("{url}/api/orders/LOG-1/status"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"status": "paid"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let mut lines = Vec::new();
+    for l in logs.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        lines.push(v);
+    }
+    let find = |message: &str| {
+        lines
+            .iter()
+            .filter(|v| v["fields"]["message"] == message)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let requests = find("request");
+    assert_eq!(requests.len(), 5, "one line per request: {logs}");
+    let put = requests
+        .iter()
+        .find(|v| v["fields"]["method"] == "PUT")
+        .unwrap();
+    assert_eq!(put["fields"]["route"], "/api/orders/:no/status");
+    assert_eq!(put["fields"]["status"], 200);
+    assert!(put["fields"]["duration_ms"].as_f64().is_some());
+    assert!(put["fields"]["client"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    let changed = find("status changed");
+    assert_eq!(changed.len(), 1, "{logs}");
+    assert_eq!(changed[0]["fields"]["order_no"], "LOG-1");
+    assert_eq!(changed[0]["fields"]["source"], "api");
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["level"] == "WARN" && v.to_string().contains("wechatpay")),
+        "a warning for the refused notification: {logs}"
+    );
+    for secret in [
+        KEY,
+        WRONG_KEY,
+        SIGNATURE,
+        TOKEN,
+        &text("apiv3_key.txt"),
+        "SECRET",
+    ] {
+        assert!(!logs.contains(secret), "{secret:?} in the logs:\n{logs}");
+    }
+    // Every non-JSON line is the plain shutdown notice.
+    for l in logs.lines().filter(|l| !l.starts_with('{')) {
+        assert!(l.starts_with("paywatch-server: "), "not JSON: {l}");
+    }
+}

@@ -21,7 +21,8 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::hooks::{Control, FailKind, GaugeKind};
-use crate::store::wait_final;
+use crate::metrics::Transport;
+use crate::store::{now_ms, wait_final};
 use crate::AppState;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -115,9 +116,12 @@ async fn answer(state: &AppState, raw: String) -> Response {
             .hooks
             .as_ref()
             .map(|h| h.gauge(&order_no, GaugeKind::LongPollWaiting));
+        let _counted = state.metrics.waiting(Transport::LongPoll);
         let mut control = state.hooks.as_ref().map(|h| h.long_poll_control(&order_no));
         tokio::select! {
-            _ = wait_final(&mut rx) => {}
+            _ = wait_final(&mut rx) => {
+                state.metrics.told(rx.borrow().details.paid_at, now_ms());
+            }
             _ = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
             _ = state.shutting_down() => {}
             () = dropped(control.as_mut()) => return cut_connection(),

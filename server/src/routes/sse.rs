@@ -17,6 +17,7 @@
 //!   when the client goes away or the server shuts down.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -29,7 +30,8 @@ use tokio::sync::{broadcast, watch};
 
 use crate::error::ApiError;
 use crate::hooks::{Control, Gauge, GaugeKind};
-use crate::store::Snapshot;
+use crate::metrics::{Metrics, Transport, Waiting};
+use crate::store::{now_ms, Snapshot};
 use crate::{wait_shutdown, AppState};
 
 #[derive(Deserialize)]
@@ -87,6 +89,8 @@ pub async fn stream(
         control,
         shutdown: state.shutdown.clone(),
         _gauge: gauge,
+        _waiting: state.metrics.waiting(Transport::Sse),
+        metrics: state.metrics.clone(),
     });
     let mut res = Sse::new(events).into_response();
     let h = res.headers_mut();
@@ -107,6 +111,9 @@ struct EventState {
     shutdown: watch::Receiver<bool>,
     /// Holds `sse_open` up while the stream lives.
     _gauge: Option<Gauge>,
+    /// Holds `paywatch_waiters{transport="sse"}` up while the stream lives.
+    _waiting: Waiting,
+    metrics: Arc<Metrics>,
 }
 
 fn status_event(s: &Snapshot) -> Event {
@@ -146,7 +153,9 @@ fn events(state: EventState) -> impl Stream<Item = Result<Event, Infallible>> {
         let event = tokio::select! {
             changed = st.rx.changed() => {
                 changed.ok()?;
-                status_event(&st.rx.borrow_and_update())
+                let now = st.rx.borrow_and_update();
+                st.metrics.told(now.details.paid_at, now_ms());
+                status_event(&now)
             }
             msg = recv_control(&mut st.control) => match msg {
                 Some(Control::Push(text)) => Event::default().data(text),

@@ -42,6 +42,8 @@ use super::sse::recv_control;
 use crate::doors::{self, ClientAddr, WaiterSlot};
 use crate::hooks::{Control, GaugeKind};
 use crate::limits::{MAX_WS_MESSAGE_BYTES, WS_MAX_WRITE_BUFFER_BYTES, WS_READ_BUFFER_BYTES};
+use crate::metrics::Transport;
+use crate::store::now_ms;
 use crate::{wait_shutdown, AppState};
 
 /// How long a closing socket waits for the client's Close reply.
@@ -287,9 +289,12 @@ async fn subscribe(
         .as_ref()
         .is_some_and(|h| h.behavior(&order_no).changes_only);
     let out = out.clone();
+    let waiting = state.metrics.waiting(Transport::WebSocket);
+    let metrics = state.metrics.clone();
     let handle = tasks.spawn(async move {
         let _gauge = gauge;
         let _slot = slot;
+        let _waiting = waiting;
         let first = rx.borrow_and_update().body_text();
         if !changes_only && out.send(Out::Text(first)).await.is_err() {
             return;
@@ -300,7 +305,9 @@ async fn subscribe(
                     if changed.is_err() {
                         return;
                     }
-                    Out::Text(rx.borrow_and_update().body_text())
+                    let now = rx.borrow_and_update();
+                    metrics.told(now.details.paid_at, now_ms());
+                    Out::Text(now.body_text())
                 }
                 ctl = recv_control(&mut control) => match ctl {
                     Some(Control::Push(text)) => Out::Text(text),

@@ -56,6 +56,7 @@ use super::{
     SetStatus, Snapshot, Source, Status, Unavailable,
 };
 use crate::limits::MAX_ORDER_NO_BYTES;
+use crate::metrics::Metrics;
 
 /// The stream of changes every instance reads.
 pub const STREAM: &str = "pw:changes";
@@ -165,6 +166,7 @@ struct Inner {
     channels: Mutex<HashMap<String, Channel>>,
     /// `false` from a failed read of the stream until the re-read after it.
     healthy: AtomicBool,
+    metrics: Arc<Metrics>,
 }
 
 /// Orders in Redis, changes fanned out through one Redis Stream.
@@ -183,7 +185,11 @@ impl RedisStore {
     /// Connects to `url` (`redis://host:port[/db]`) and starts the task that
     /// reads the stream of changes. Fails if Redis cannot be reached now;
     /// later outages are survived.
-    pub async fn connect(url: &str, keep_ended: Duration) -> redis::RedisResult<Self> {
+    pub async fn connect(
+        url: &str,
+        keep_ended: Duration,
+        metrics: Arc<Metrics>,
+    ) -> redis::RedisResult<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(RESPONSE_TIMEOUT)
@@ -208,7 +214,9 @@ impl RedisStore {
             keep_ended,
             channels: Mutex::default(),
             healthy: AtomicBool::new(true),
+            metrics,
         });
+        inner.metrics.redis_started();
         let reader = tokio::spawn(fan_out(Arc::downgrade(&inner), reader_conn)).abort_handle();
         Ok(RedisStore { inner, reader })
     }
@@ -216,6 +224,14 @@ impl RedisStore {
     /// See [`Store::healthy`](super::Store::healthy).
     pub fn healthy(&self) -> bool {
         self.inner.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Whether Redis answers a `PING` within the deadline.
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.inner.conn.clone();
+        let ping = redis::cmd("PING");
+        let pong = ping.query_async::<String>(&mut conn);
+        self.inner.bounded(pong).await.is_ok()
     }
 
     /// Orders with a waiter on this instance right now.
@@ -247,17 +263,19 @@ impl RedisStore {
                 None => random_order_no().ok_or(CreateError::NoRandomness)?,
             };
             let mut conn = self.inner.conn.clone();
-            let created: i64 = bounded(
-                self.inner
-                    .create
-                    .key(order_key(&no))
-                    .arg(expires_at)
-                    .arg(live_ms)
-                    .arg(amount.map_or_else(String::new, |a| a.to_string()))
-                    .arg(ttl_ms)
-                    .invoke_async(&mut conn),
-            )
-            .await?;
+            let created: i64 = self
+                .inner
+                .bounded(
+                    self.inner
+                        .create
+                        .key(order_key(&no))
+                        .arg(expires_at)
+                        .arg(live_ms)
+                        .arg(amount.map_or_else(String::new, |a| a.to_string()))
+                        .arg(ttl_ms)
+                        .invoke_async(&mut conn),
+                )
+                .await?;
             match created {
                 1 => {
                     return Ok(Created {
@@ -344,6 +362,22 @@ impl RedisStore {
 }
 
 impl Inner {
+    /// One Redis round trip within [`DEADLINE`]; any failure is
+    /// [`Unavailable`], counted in `paywatch_store_errors` (the connection
+    /// manager reconnects in the background).
+    async fn bounded<T>(
+        &self,
+        op: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Unavailable> {
+        match tokio::time::timeout(DEADLINE, op).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) | Err(_) => {
+                self.metrics.store_error();
+                Err(Unavailable)
+            }
+        }
+    }
+
     /// Runs [`CHANGE`]: a read, and the change if one is asked for.
     /// `None` if the order is unknown (and not recorded).
     async fn run(
@@ -352,24 +386,25 @@ impl Inner {
         set: Option<SetStatus>,
     ) -> Result<Option<Ran>, Unavailable> {
         let mut conn = self.conn.clone();
-        let reply: Vec<String> = bounded(
-            self.change
-                .key(order_key(order_no))
-                .key(STREAM)
-                .arg(set.map_or("", |s| s.target.as_str()))
-                .arg(now_ms())
-                .arg(self.keep_ended.as_millis().max(1) as u64)
-                .arg(STREAM_MAXLEN)
-                .arg(order_no)
-                .arg(set.map_or("", |s| s.source.as_str()))
-                .arg(if set.is_some_and(|s| s.record_unknown) {
-                    "1"
-                } else {
-                    ""
-                })
-                .invoke_async(&mut conn),
-        )
-        .await?;
+        let reply: Vec<String> = self
+            .bounded(
+                self.change
+                    .key(order_key(order_no))
+                    .key(STREAM)
+                    .arg(set.map_or("", |s| s.target.as_str()))
+                    .arg(now_ms())
+                    .arg(self.keep_ended.as_millis().max(1) as u64)
+                    .arg(STREAM_MAXLEN)
+                    .arg(order_no)
+                    .arg(set.map_or("", |s| s.source.as_str()))
+                    .arg(if set.is_some_and(|s| s.record_unknown) {
+                        "1"
+                    } else {
+                        ""
+                    })
+                    .invoke_async(&mut conn),
+            )
+            .await?;
         let [verdict, status, expires_at, version, changed, amount, ttl_ms, paid_at, source] =
             &reply[..]
         else {
@@ -395,22 +430,17 @@ impl Inner {
     }
 
     /// Hands a snapshot to this instance's waiters of that order, if any.
+    /// Also what `paywatch_redis_connected` shows.
+    fn set_healthy(&self, up: bool) {
+        self.healthy.store(up, Ordering::Relaxed);
+        self.metrics.redis_connected(up);
+    }
+
     fn tell(&self, s: &Snapshot) {
         let tx = self.channels.lock().unwrap().get(&s.order_no).cloned();
         if let Some(tx) = tx {
             advance(&tx, s.clone());
         }
-    }
-}
-
-/// One Redis round trip within [`DEADLINE`]; any failure is [`Unavailable`]
-/// (the connection manager reconnects in the background).
-async fn bounded<T>(
-    op: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, Unavailable> {
-    match tokio::time::timeout(DEADLINE, op).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(_)) | Err(_) => Err(Unavailable),
     }
 }
 
@@ -487,11 +517,11 @@ async fn fan_out(inner: Weak<Inner>, mut conn: ConnectionManager) {
             Some(id) => id,
             None => match resync(&strong, &mut conn).await {
                 Ok(id) => {
-                    strong.healthy.store(true, Ordering::Relaxed);
+                    strong.set_healthy(true);
                     id
                 }
                 Err(_) => {
-                    strong.healthy.store(false, Ordering::Relaxed);
+                    strong.set_healthy(false);
                     drop(strong);
                     tokio::time::sleep(RETRY_PAUSE).await;
                     continue;
@@ -517,7 +547,7 @@ async fn fan_out(inner: Weak<Inner>, mut conn: ConnectionManager) {
                 last_id = Some(id);
             }
             Err(_) => {
-                strong.healthy.store(false, Ordering::Relaxed);
+                strong.set_healthy(false);
                 drop(strong);
                 tokio::time::sleep(RETRY_PAUSE).await;
             }

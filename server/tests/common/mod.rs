@@ -39,6 +39,8 @@ pub struct Options {
     pub payments: paywatch_server::config::Payments,
     /// The clock of the notify doors (the vectors' `now`).
     pub notify_clock: Option<u64>,
+    /// `--admin-listen 127.0.0.1:0`.
+    pub admin: bool,
 }
 
 /// The limits the functional tests run with.
@@ -62,6 +64,7 @@ impl Default for Options {
             redis: None,
             payments: Default::default(),
             notify_clock: None,
+            admin: false,
         }
     }
 }
@@ -86,6 +89,7 @@ pub async fn start_with(opts: Options) -> TestServer {
         redis: opts.redis,
         payments: opts.payments,
         notify_clock: opts.notify_clock,
+        admin_listen: opts.admin.then(|| "127.0.0.1:0".parse().unwrap()),
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");
