@@ -21,6 +21,7 @@
 //! a Redis Stream per instance feeds those channels).
 
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod demo_payer;
 pub mod doors;

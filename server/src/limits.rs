@@ -1,6 +1,6 @@
 //! The production knobs: deadlines, size caps, rate limits, the CORS/Origin
 //! allow-list and the demo-endpoint switch. Every default is the safe one;
-//! the tests and the benchmark loosen what they need by flag.
+//! the tests and the benchmark loosen what they need by flag ([`crate::cli`]).
 
 use std::time::Duration;
 
@@ -70,110 +70,9 @@ impl Default for Limits {
     }
 }
 
-/// The lines these flags add to `--help`.
-pub const USAGE: &str = "\
-    --allow-origin ORIGIN  browser origin allowed cross-origin (CORS, SSE and
-                           WebSocket Origin check); repeatable
-                           [default: none = same origin only]
-    --demo-endpoints       mount POST /orders/{no}/pay and /close (same-origin
-                           requests only; never in production)
-    --rate-limit N         requests/s per client address per route group,
-                           bursts of 2N                     [default: 10]
-    --max-waiters-per-client N
-                           open long-polls/streams/sockets/subscriptions per
-                           client address                   [default: 100]
-    --max-orders N         orders held in memory            [default: 100000]
-    --keep-ended-sec SEC   forget paid/closed/expired orders after [default: 600]
-    --header-timeout-ms MS request head deadline, also idle keep-alive
-                                                            [default: 10000]
-    --body-timeout-ms MS   request body deadline            [default: 10000]
-    --write-timeout-ms MS  end a connection whose writes stall this long
-                                                            [default: 10000]
-    --shutdown-timeout-ms MS
-                           exit this long after SIGTERM at the latest
-                                                            [default: 10000]
-";
-
-/// Applies one of the flags above. `Ok(false)` means "not one of mine".
-pub fn apply_flag(
-    limits: &mut Limits,
-    flag: &str,
-    inline: bool,
-    value: &mut dyn FnMut(&str) -> Result<String, String>,
-) -> Result<bool, String> {
-    let ms = |v: String, flag: &str| -> Result<Duration, String> {
-        let n: u64 = number(&v, flag)?;
-        if n == 0 {
-            return Err(format!("{flag} must be at least 1"));
-        }
-        Ok(Duration::from_millis(n))
-    };
-    match flag {
-        "--allow-origin" => {
-            let origin = value(flag)?;
-            limits.allow_origins.push(parse_origin(&origin)?);
-        }
-        "--demo-endpoints" => {
-            if inline {
-                return Err("--demo-endpoints takes no value".into());
-            }
-            limits.demo_endpoints = true;
-        }
-        "--rate-limit" => {
-            limits.rate_per_sec = number(&value(flag)?, flag)?;
-            if limits.rate_per_sec == 0 {
-                return Err("--rate-limit must be at least 1".into());
-            }
-        }
-        "--max-waiters-per-client" => limits.max_waiters_per_client = number(&value(flag)?, flag)?,
-        "--max-orders" => limits.max_orders = number(&value(flag)?, flag)?,
-        "--keep-ended-sec" => limits.keep_ended = Duration::from_secs(number(&value(flag)?, flag)?),
-        "--header-timeout-ms" => limits.header_timeout = ms(value(flag)?, flag)?,
-        "--body-timeout-ms" => limits.body_timeout = ms(value(flag)?, flag)?,
-        "--write-timeout-ms" => limits.write_timeout = ms(value(flag)?, flag)?,
-        "--shutdown-timeout-ms" => limits.shutdown_timeout = ms(value(flag)?, flag)?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn number<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("{flag} expects a non-negative integer, got {s:?}"))
-}
-
-/// `http://host[:port]` or `https://…`, no path; returned lower-cased
-/// without a trailing slash, as browsers send it in `Origin`.
-fn parse_origin(s: &str) -> Result<String, String> {
-    let lower = s.trim_end_matches('/').to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("http://")
-        .or_else(|| lower.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', '*', ' ']) => Ok(lower),
-        _ => Err(format!(
-            "--allow-origin expects http(s)://host[:port] with no path or wildcard, got {s:?}"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn apply(args: &[&str]) -> Result<Limits, String> {
-        let mut limits = Limits::default();
-        let mut it = args.iter().map(|s| s.to_string());
-        while let Some(flag) = it.next() {
-            let mut rest: Vec<String> = Vec::new();
-            let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-            if !apply_flag(&mut limits, &flag, false, &mut value)? {
-                rest.push(flag);
-                return Err(format!("not mine: {rest:?}"));
-            }
-        }
-        Ok(limits)
-    }
 
     #[test]
     fn defaults_are_the_safe_ones() {
@@ -181,48 +80,5 @@ mod tests {
         assert!(l.allow_origins.is_empty());
         assert!(!l.demo_endpoints);
         assert_eq!(l.shutdown_timeout, Duration::from_secs(10));
-    }
-
-    #[test]
-    fn flags() {
-        let l = apply(&[
-            "--allow-origin",
-            "http://127.0.0.1:9000/",
-            "--allow-origin",
-            "HTTPS://Shop.Example",
-            "--demo-endpoints",
-            "--rate-limit",
-            "1000",
-            "--max-waiters-per-client",
-            "5",
-            "--max-orders",
-            "7",
-            "--keep-ended-sec",
-            "0",
-            "--shutdown-timeout-ms",
-            "1500",
-        ])
-        .unwrap();
-        assert_eq!(
-            l.allow_origins,
-            ["http://127.0.0.1:9000", "https://shop.example"]
-        );
-        assert!(l.demo_endpoints);
-        assert_eq!(
-            (l.rate_per_sec, l.max_waiters_per_client, l.max_orders),
-            (1000, 5, 7)
-        );
-        assert_eq!(l.keep_ended, Duration::ZERO);
-        assert_eq!(l.shutdown_timeout, Duration::from_millis(1500));
-    }
-
-    #[test]
-    fn bad_values() {
-        for bad in ["*", "http://*", "ftp://x", "http://x/path", "x.example"] {
-            assert!(apply(&["--allow-origin", bad]).is_err(), "{bad}");
-        }
-        assert!(apply(&["--rate-limit", "0"]).is_err());
-        assert!(apply(&["--write-timeout-ms", "0"]).is_err());
-        assert!(apply(&["--max-orders", "-1"]).is_err());
     }
 }

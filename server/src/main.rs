@@ -1,20 +1,23 @@
-//! `paywatch-server` binary: parse the command line, then run the server.
+//! `paywatch-server` binary: read the settings (flags, environment, file),
+//! then run the server.
 //! All logic lives in the library (`src/lib.rs`).
 
 use std::process::ExitCode;
 
-use paywatch_server::config::{self, Command};
+use paywatch_server::cli::{self, Command};
 
 fn main() -> ExitCode {
-    let mut config = match config::parse(std::env::args().skip(1)) {
+    let mut config = match cli::parse(std::env::args_os().skip(1)) {
         Ok(Command::Run(config)) => config,
-        Ok(Command::Help) => {
-            print!("{}", config::usage());
+        Ok(Command::Help(text) | Command::PrintConfig(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
-            eprintln!("paywatch-server: {msg}");
-            eprintln!("{}", config::usage());
+            eprintln!(
+                "paywatch-server: {}",
+                msg.trim_start_matches("error: ").trim_end()
+            );
             return ExitCode::from(2);
         }
     };

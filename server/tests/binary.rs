@@ -280,3 +280,168 @@ async fn json_logs_parse_and_hold_no_secret() {
         assert!(l.starts_with("paywatch-server: "), "not JSON: {l}");
     }
 }
+
+/// Runs the binary with `args` and `env` (and no other PAYWATCH_ variable):
+/// `(exit code, stdout, stderr)`.
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PAYWATCH_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+fn config_file(text: &str) -> std::path::PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::env::temp_dir().join(format!("paywatch-config-{}-{n}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn flags_env_and_file_give_the_same_effective_config() {
+    let by_flags = run(
+        &[
+            "--print-config",
+            "--port",
+            "9001",
+            "--heartbeat-ms",
+            "300",
+            "--allow-origin",
+            "http://a.example",
+            "--demo-endpoints",
+            "--redis",
+            "redis://:hunter2@127.0.0.1:6379",
+        ],
+        &[],
+    );
+    let by_env = run(
+        &["--print-config"],
+        &[
+            ("PAYWATCH_PORT", "9001"),
+            ("PAYWATCH_HEARTBEAT_MS", "300"),
+            ("PAYWATCH_ALLOW_ORIGIN", "http://a.example"),
+            ("PAYWATCH_DEMO_ENDPOINTS", "true"),
+            ("PAYWATCH_REDIS", "redis://:hunter2@127.0.0.1:6379"),
+        ],
+    );
+    let file = config_file(
+        "port = 9001\nheartbeat-ms = 300\nallow-origin = [\"http://a.example\"]\n\
+         demo-endpoints = true\nredis = \"redis://:hunter2@127.0.0.1:6379\"\n",
+    );
+    let by_file = run(&["--print-config", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(by_flags.0, 0, "{}", by_flags.2);
+    assert_eq!(by_flags, by_env);
+    assert_eq!(by_flags, by_file);
+    let text = &by_flags.1;
+    for line in [
+        "port = 9001",
+        "heartbeat-ms = 300",
+        "demo-endpoints = true",
+        "host = \"127.0.0.1\"",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(
+        !text.contains("hunter2"),
+        "the Redis password is redacted:\n{text}"
+    );
+    assert!(text.contains("redis://:***@127.0.0.1:6379"));
+
+    // The printed config reads back as the same config.
+    let again = config_file(text);
+    let round = run(
+        &["--print-config", "--config", again.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        round.1.replace(":***@", ":hunter2@"),
+        text.replace(":***@", ":hunter2@")
+    );
+}
+
+#[test]
+fn a_flag_beats_env_which_beats_the_file() {
+    let file = config_file("port = 3\n");
+    let f = file.to_str().unwrap();
+    let port = |args: &[&str], env: &[(&str, &str)]| {
+        let (code, out, err) = run(args, env);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .find(|l| l.starts_with("port = "))
+            .unwrap()
+            .to_owned()
+    };
+    let env = [("PAYWATCH_PORT", "2")];
+    assert_eq!(
+        port(&["--print-config", "--config", f, "--port", "1"], &env),
+        "port = 1"
+    );
+    assert_eq!(port(&["--print-config", "--config", f], &env), "port = 2");
+    assert_eq!(port(&["--print-config", "--config", f], &[]), "port = 3");
+    assert_eq!(port(&["--print-config"], &[]), "port = 8080");
+    // The file can also be named by PAYWATCH_CONFIG.
+    assert_eq!(
+        port(&["--print-config"], &[("PAYWATCH_CONFIG", f)]),
+        "port = 3"
+    );
+}
+
+#[test]
+fn a_bad_value_or_an_unknown_key_exits_2_with_its_name() {
+    let bad = |args: &[&str], env: &[(&str, &str)], name: &str| {
+        let (code, _, err) = run(args, env);
+        assert_eq!(code, 2, "{args:?} {env:?}: {err}");
+        assert!(err.contains(name), "{args:?} {env:?}: {err:?} names {name}");
+    };
+    bad(&["--port", "x"], &[], "--port");
+    bad(&[], &[("PAYWATCH_PORT", "x")], "--port");
+    bad(&["--heartbeat-ms", "0"], &[], "--heartbeat-ms");
+    bad(&["--log-format", "xml"], &[], "--log-format");
+    bad(&[], &[("PAYWATCH_TEST_HOOKS", "maybe")], "--test-hooks");
+    let unknown = config_file("prot = 1\n");
+    bad(&["--config", unknown.to_str().unwrap()], &[], "prot");
+    let wrong = config_file("port = \"high\"\n");
+    bad(&["--config", wrong.to_str().unwrap()], &[], "port");
+    let zero = config_file("heartbeat-ms = 0\n");
+    bad(&["--config", zero.to_str().unwrap()], &[], "heartbeat-ms");
+    bad(
+        &["--config", "/nonexistent/paywatch.toml"],
+        &[],
+        "/nonexistent/paywatch.toml",
+    );
+}
+
+#[test]
+fn help_shows_each_flags_default_and_env_name() {
+    let (code, text, _) = run(&["--help"], &[]);
+    assert_eq!(code, 0);
+    for (flag, env) in [
+        ("--port", "PAYWATCH_PORT"),
+        ("--heartbeat-ms", "PAYWATCH_HEARTBEAT_MS"),
+        ("--admin-listen", "PAYWATCH_ADMIN_LISTEN"),
+        (
+            "--wechatpay-public-key-file",
+            "PAYWATCH_WECHATPAY_PUBLIC_KEY_FILE",
+        ),
+        ("--shutdown-timeout-ms", "PAYWATCH_SHUTDOWN_TIMEOUT_MS"),
+    ] {
+        assert!(text.contains(flag), "{flag}");
+        assert!(text.contains(&format!("[env: {env}=]")), "{env} in\n{text}");
+    }
+    assert!(text.contains("[default: 8080]"));
+    assert!(text.contains("--config"));
+    assert!(text.contains("--print-config"));
+}
