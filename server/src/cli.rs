@@ -34,7 +34,7 @@ pub enum LogFormat {
 /// http://ADDR`). /api keys come from --api-key-file and PAYWATCH_API_KEYS
 /// (comma-separated).
 #[derive(Clone, Debug, Default, Parser, Serialize, Deserialize)]
-#[command(name = "paywatch-server", version)]
+#[command(name = "paywatch-server", version, args_override_self = true)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Args {
     /// TOML file of settings, keys named like the flags (`port = 8080`);
@@ -72,6 +72,15 @@ pub struct Args {
     /// instances share them [default: in memory]
     #[arg(long, env = "PAYWATCH_REDIS", value_name = "URL")]
     pub redis: Option<String>,
+    /// Where orders live: `memory`, or `sqlite:PATH` to keep them across
+    /// restarts (one instance; several share a --redis instead)
+    /// [default: memory]
+    #[arg(long, env = "PAYWATCH_STORE", value_name = "memory|sqlite:PATH")]
+    pub store: Option<String>,
+    /// How long the sqlite store keeps an order after it ended, e.g. 7d,
+    /// 12h, 90s [default: 7d]
+    #[arg(long, env = "PAYWATCH_RETENTION", value_name = "DURATION")]
+    pub retention: Option<String>,
     /// Logs on stderr; RUST_LOG filters them [default: text]
     #[arg(long, env = "PAYWATCH_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -231,6 +240,8 @@ impl Args {
             order_ttl_sec: self.order_ttl_sec.or(under.order_ttl_sec),
             public_url: self.public_url.or(under.public_url),
             redis: self.redis.or(under.redis),
+            store: self.store.or(under.store),
+            retention: self.retention.or(under.retention),
             log_format: self.log_format.or(under.log_format),
             admin_listen: self.admin_listen.or(under.admin_listen),
             test_hooks: self.test_hooks.or(under.test_hooks),
@@ -275,6 +286,8 @@ impl Args {
             pkg: Some(c.pkg.clone()),
             heartbeat_ms: Some(c.heartbeat.as_millis() as u64),
             order_ttl_sec: Some(c.order_ttl.as_secs()),
+            store: Some("memory".into()),
+            retention: Some("7d".into()),
             log_format: Some(LogFormat::Text),
             test_hooks: Some(false),
             demo_endpoints: Some(false),
@@ -307,6 +320,22 @@ impl Args {
                 ));
             }
         }
+        let sqlite = match self.store.as_deref() {
+            None | Some("memory") => None,
+            Some(s) => match s.strip_prefix("sqlite:") {
+                Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+                _ => return Err(format!("--store expects memory or sqlite:PATH, got {s:?}")),
+            },
+        };
+        if sqlite.is_some() && self.redis.is_some() {
+            return Err("--store sqlite:… and --redis are two stores: choose one".into());
+        }
+        let retention = match &self.retention {
+            None => d.retention,
+            Some(text) => humantime::parse_duration(text).map_err(|_| {
+                format!("--retention expects a duration such as 7d, 12h or 90s, got {text:?}")
+            })?,
+        };
         let public_url = match &self.public_url {
             Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
                 return Err(format!(
@@ -365,6 +394,8 @@ impl Args {
                 demo_endpoints: self.demo_endpoints.unwrap_or(false),
             },
             redis: self.redis.clone(),
+            sqlite,
+            retention,
             payments: Payments {
                 api_key_file: self.api_key_file.clone(),
                 api_keys_env: None,

@@ -29,8 +29,13 @@ pub struct Config {
     /// Deadlines, caps, rate limits, allowed origins, demo endpoints.
     pub limits: Limits,
     /// `redis://host:port[/db]`: keep orders in Redis and fan changes out
-    /// to every instance through it. `None`: the in-memory store.
+    /// to every instance through it. `None`: see [`Config::sqlite`].
     pub redis: Option<String>,
+    /// `--store sqlite:PATH`: one process, orders kept across restarts.
+    /// `None` (and no Redis): the in-memory store.
+    pub sqlite: Option<PathBuf>,
+    /// `--retention`: how long the sqlite store keeps an ended order.
+    pub retention: Duration,
     /// Where paid statuses may come from: `/api` keys, WeChat Pay, Alipay.
     pub payments: Payments,
     /// `--log-format json`: one JSON object a line on stderr (else text).
@@ -82,6 +87,8 @@ impl Default for Config {
             public_url: None,
             limits: Limits::default(),
             redis: None,
+            sqlite: None,
+            retention: Duration::from_secs(7 * 24 * 3600),
             payments: Payments::default(),
             log_json: false,
             admin_listen: None,

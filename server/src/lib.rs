@@ -54,6 +54,7 @@ use metrics::Metrics;
 use payments::Sources;
 use serve::Shutdown;
 use store::redis::RedisStore;
+use store::sqlite::SqliteStore;
 use store::{Change, ChangeError, MemoryStore, SetStatus, Store};
 
 /// Shared by every handler.
@@ -251,12 +252,14 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
-    let store = match &config.redis {
-        None => Store::Memory(MemoryStore::with_limits(
-            limits.max_orders,
-            limits.keep_ended,
-        )),
-        Some(url) => Store::Redis(
+    let memory = || MemoryStore::with_limits(limits.max_orders, limits.keep_ended);
+    let store = match (&config.redis, &config.sqlite) {
+        (None, None) => Store::Memory(memory()),
+        (None, Some(path)) => Store::Sqlite(
+            SqliteStore::open(path, memory(), config.retention, metrics.clone())
+                .map_err(io::Error::other)?,
+        ),
+        (Some(url), _) => Store::Redis(
             RedisStore::connect(url, limits.keep_ended, metrics.clone())
                 .await
                 .map_err(|e| io::Error::other(format!("redis {url}: {e}")))?,

@@ -350,6 +350,8 @@ pub enum Store {
     Memory(MemoryStore),
     /// `--redis`: orders in Redis, changes fanned out to every instance.
     Redis(redis::RedisStore),
+    /// `--store sqlite:PATH`: one process, orders kept across restarts.
+    Sqlite(sqlite::SqliteStore),
 }
 
 impl Store {
@@ -358,6 +360,7 @@ impl Store {
         match self {
             Store::Memory(m) => m.create_order(new),
             Store::Redis(r) => r.create(new).await,
+            Store::Sqlite(s) => s.create(new).await,
         }
     }
 
@@ -366,6 +369,7 @@ impl Store {
         match self {
             Store::Memory(m) => Ok(m.get(order_no)),
             Store::Redis(r) => r.get(order_no).await,
+            Store::Sqlite(s) => s.get(order_no).await,
         }
     }
 
@@ -378,6 +382,7 @@ impl Store {
         match self {
             Store::Memory(m) => Ok(m.subscribe(order_no)),
             Store::Redis(r) => r.subscribe(order_no).await,
+            Store::Sqlite(s) => s.subscribe(order_no).await,
         }
     }
 
@@ -386,6 +391,7 @@ impl Store {
         match self {
             Store::Memory(m) => m.set(order_no, set),
             Store::Redis(r) => r.set(order_no, set).await,
+            Store::Sqlite(s) => s.set(order_no, set).await,
         }
     }
 
@@ -394,7 +400,7 @@ impl Store {
     /// rather than a status that may be stale. Always `true` in memory.
     pub fn healthy(&self) -> bool {
         match self {
-            Store::Memory(_) => true,
+            Store::Memory(_) | Store::Sqlite(_) => true,
             Store::Redis(r) => r.healthy(),
         }
     }
@@ -405,11 +411,13 @@ impl Store {
         match self {
             Store::Memory(_) => true,
             Store::Redis(r) => r.healthy() && r.ping().await,
+            Store::Sqlite(s) => s.ready().await,
         }
     }
 }
 
 pub mod redis;
+pub mod sqlite;
 
 /// The embedded in-memory order store. Cheap to share: wrap it in an `Arc`.
 pub struct MemoryStore {
@@ -505,6 +513,20 @@ impl MemoryStore {
             Arc::downgrade(&self.orders),
             self.keep_ended,
         ));
+    }
+
+    /// Whether the order is held right now.
+    pub fn contains(&self, order_no: &str) -> bool {
+        self.orders.lock().unwrap().contains_key(order_no)
+    }
+
+    /// Adds an order read back from a durable copy, unless one of that
+    /// number is held already; an overdue pending one expires at once.
+    pub fn load(&self, snapshot: Snapshot) {
+        let mut orders = self.orders.lock().unwrap();
+        if !orders.contains_key(&snapshot.order_no) {
+            self.insert(&mut orders, snapshot);
+        }
     }
 
     fn order(&self, order_no: &str) -> Option<Arc<Order>> {

@@ -41,6 +41,10 @@ pub struct Options {
     pub notify_clock: Option<u64>,
     /// `--admin-listen 127.0.0.1:0`.
     pub admin: bool,
+    /// `--store sqlite:PATH`.
+    pub sqlite: Option<PathBuf>,
+    /// `--retention` (else the default).
+    pub retention: Option<Duration>,
 }
 
 /// The limits the functional tests run with.
@@ -65,6 +69,8 @@ impl Default for Options {
             payments: Default::default(),
             notify_clock: None,
             admin: false,
+            sqlite: None,
+            retention: None,
         }
     }
 }
@@ -90,6 +96,8 @@ pub async fn start_with(opts: Options) -> TestServer {
         payments: opts.payments,
         notify_clock: opts.notify_clock,
         admin_listen: opts.admin.then(|| "127.0.0.1:0".parse().unwrap()),
+        sqlite: opts.sqlite,
+        retention: opts.retention.unwrap_or(Config::default().retention),
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");
