@@ -30,6 +30,7 @@ pub mod hooks;
 pub mod limits;
 pub mod metrics;
 pub mod notify;
+pub mod observe;
 pub mod payments;
 pub mod routes;
 pub mod serve;
@@ -126,48 +127,15 @@ pub fn app(state: AppState) -> Router {
     router = router
         .nest_service("/pkg", ServeDir::new(&state.config.pkg))
         .fallback_service(ServeDir::new(&state.config.www))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe));
+        .layer(observe::ObserveLayer {
+            metrics: state.metrics.clone(),
+        });
     // Without an allow-list there is nothing for CORS to say: skip the layer
     // (a held request would otherwise carry its state all along).
     if !state.config.limits.allow_origins.is_empty() {
         router = router.layer(doors::cors(&state.config.limits));
     }
     router.with_state(state)
-}
-
-/// One log line and one count per request: method, route template (never
-/// the path or query, which may carry an order number or a token), status,
-/// time to the response head, client address.
-async fn observe(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let route = match req.extensions().get::<axum::extract::MatchedPath>() {
-        // `:no` rather than `{no}`: braces inside a label value trip
-        // simple exposition parsers.
-        Some(path) => path.as_str().replace('{', ":").replace('}', ""),
-        None if req.uri().path().starts_with("/pkg/") => "/pkg/…".to_owned(),
-        None => "(static)".to_owned(),
-    };
-    let client = req
-        .extensions()
-        .get::<doors::ClientAddr>()
-        .map(|c| c.0.to_string());
-    let res = next.run(req).await;
-    let status = res.status().as_u16();
-    state.metrics.request(&route, status);
-    tracing::info!(
-        method = %method,
-        route,
-        status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        client = client.as_deref().unwrap_or("-"),
-        "request"
-    );
-    res
 }
 
 /// The admin listener of a running server (`--admin-listen`).

@@ -13,13 +13,15 @@
 //!    instance; then one instance killed with 1k waiters on it;
 //! 6. ingest: signed WeChat Pay notifications (`/notify/wechatpay`) from
 //!    the request to the waiter told, how many a second one core verifies,
-//!    and what a forged one costs beside a valid one.
+//!    and what a forged one costs beside a valid one;
+//! 7. durable: acknowledged status changes per second through `/api`, 16
+//!    senders, on the sqlite store (`--store sqlite:…`) beside memory.
 //!
 //! Every run starts a fresh server (`PAYWATCH_SERVER_BIN`, default
 //! `target/release/paywatch-server`) on a free port. All load comes from
 //! 127.0.0.1, so the per-address limits are raised by flag; everything else
 //! is the production default. Usage: `paywatch-bench [all|capacity|fanout|
-//! throughput|shutdown|cluster|ingest]`, or `paywatch-bench trivial-server` (used by 3).
+//! throughput|shutdown|cluster|ingest|durable]`, or `paywatch-bench trivial-server` (used by 3).
 
 mod client;
 
@@ -34,6 +36,9 @@ use paywatch_server::demo_payer::{Notification, Signer};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
+
+/// The `/api` key every server under test accepts.
+const BENCH_API_KEY: &str = "bench-api-key-0123456789";
 
 /// Connections opened at once (the listen backlog is 1024).
 const OPENING: usize = 256;
@@ -67,6 +72,9 @@ async fn main() {
         }
         if run("ingest") {
             ingest().await?;
+        }
+        if run("durable") {
+            durable().await?;
         }
         Ok(())
     }
@@ -137,6 +145,7 @@ impl Server {
                 "1000000",
             ])
             .args(extra)
+            .env("PAYWATCH_API_KEYS", BENCH_API_KEY)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -949,9 +958,22 @@ async fn ingest() -> io::Result<()> {
     println!("\n## Ingest: signed WeChat Pay notifications through `/notify/wechatpay`\n");
 
     // From the notification sent to the waiter told, one at a time.
-    {
-        let n = 1_000;
-        let server = Server::start(&flags).await?;
+    let n = 1_000;
+    println!("{n} orders, one waiter each (one-third of each kind), notified one after another");
+    println!("on one keep-alive connection: from the request sent to the waiter seeing `paid`.\n");
+    println!("| notify → waiter told | median | p99 | max |");
+    println!("|---|---:|---:|---:|");
+    let db = bench_db("ingest")?;
+    let sqlite = format!("sqlite:{}", db.display());
+    for (label, store) in [
+        ("memory store", None),
+        ("sqlite store", Some(sqlite.as_str())),
+    ] {
+        let mut args = flags.to_vec();
+        if let Some(store) = store {
+            args.extend(["--store", store]);
+        }
+        let server = Server::start(&args).await?;
         let orders = server.create_orders("n", n).await?;
         let notes = sign_all(&signer, &orders).await?;
         let waiters = server.open_waiters(plan(&Kind::ALL, &orders, n)).await?;
@@ -976,20 +998,13 @@ async fn ingest() -> io::Result<()> {
         }
         lat.sort();
         println!(
-            "{n} orders, one waiter each (one-third of each kind), notified one after another"
-        );
-        println!(
-            "on one keep-alive connection: from the request sent to the waiter seeing `paid`.\n"
-        );
-        println!("| notify → waiter told | median | p99 | max |");
-        println!("|---|---:|---:|---:|");
-        println!(
-            "| {n} notifications, memory store | {} | {} | {} |",
+            "| {n} notifications, {label} | {} | {} | {} |",
             ms_fine(percentile(&lat, 0.5)),
             ms_fine(percentile(&lat, 0.99)),
             ms_fine(*lat.last().unwrap_or(&Duration::ZERO)),
         );
     }
+    let _ = std::fs::remove_dir_all(db.parent().unwrap_or(&db));
 
     // How many a second one core takes, valid and forged.
     {
@@ -1133,4 +1148,70 @@ async fn send_all(
     let cpu = (server.cpu_ticks() - cpu0) as f64 / ticks_per_sec;
     let n = notes.len() as f64;
     Ok((n / elapsed.as_secs_f64(), Duration::from_secs_f64(cpu / n)))
+}
+
+/// A fresh `orders.db` path in a directory of its own under the temp dir.
+fn bench_db(tag: &str) -> io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("paywatch-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join("orders.db"))
+}
+
+// --------------------------------------------------------------- 7. durable
+
+async fn durable() -> io::Result<()> {
+    let n = 20_000;
+    let conns = 16;
+    println!("\n## Durable: acknowledged status changes through `/api`\n");
+    println!("{n} orders marked paid by `PUT /api/orders/{{no}}/status` over {conns} keep-alive");
+    println!("connections; each `200` comes after the change is committed (sqlite:");
+    println!("WAL, `synchronous = FULL`, one writer that group-commits).\n");
+    println!("| store | changes | took | acknowledged per second |");
+    println!("|---|---:|---:|---:|");
+    let db = bench_db("durable")?;
+    let sqlite = format!("sqlite:{}", db.display());
+    for (label, extra) in [
+        ("memory", Vec::new()),
+        ("sqlite", vec!["--store", sqlite.as_str()]),
+    ] {
+        let server = Server::start(&extra).await?;
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..conns {
+            let addr = server.addr;
+            tasks.push(tokio::spawn(async move {
+                let mut http = Http::connect(addr).await?;
+                let auth = [("Authorization", format!("Bearer {BENCH_API_KEY}"))];
+                for i in (c..n).step_by(conns) {
+                    let (status, body) = http
+                        .request_with(
+                            "PUT",
+                            &format!("/api/orders/d{i}/status"),
+                            &auth,
+                            r#"{"status":"paid"}"#,
+                        )
+                        .await?;
+                    if status != 200 {
+                        return Err(io::Error::other(format!(
+                            "PUT d{i}: {status} {}",
+                            String::from_utf8_lossy(&body)
+                        )));
+                    }
+                }
+                Ok::<_, io::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await.map_err(io::Error::other)??;
+        }
+        let took = t0.elapsed();
+        println!(
+            "| {label} | {n} | {:.2} s | {:.0}/s |",
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64()
+        );
+    }
+    let _ = std::fs::remove_dir_all(db.parent().unwrap_or(&db));
+    Ok(())
 }
