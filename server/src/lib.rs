@@ -220,7 +220,9 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
-    let memory = || MemoryStore::with_limits(limits.max_orders, limits.keep_ended);
+    let memory = || {
+        MemoryStore::with_limits(limits.max_orders, limits.keep_ended).with_metrics(metrics.clone())
+    };
     let store = match (&config.redis, &config.sqlite) {
         (None, None) => Store::Memory(memory()),
         (None, Some(path)) => Store::Sqlite(

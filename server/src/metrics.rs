@@ -77,7 +77,7 @@ impl Default for Metrics {
         let status_changes = Family::<SourceLabels, Counter>::default();
         r.register(
             "status_changes",
-            "Orders moved to a final status, by source (api, wechatpay, alipay, demo)",
+            "Orders moved to a final status, by source (api, wechatpay, alipay, demo, expiry; expiry in memory and sqlite only)",
             status_changes.clone(),
         );
         let waiters = Family::<TransportLabels, Gauge>::default();

@@ -30,6 +30,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
+use crate::metrics::Metrics;
+
 /// Lifecycle of an order. `Pending` is the only non-final state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -280,6 +282,9 @@ impl From<Unavailable> for ChangeError {
 
 struct Order {
     tx: watch::Sender<Snapshot>,
+    /// Where an expiry is logged and counted (the other changes are, by
+    /// [`AppState::set_status`](crate::AppState::set_status)).
+    metrics: Arc<Metrics>,
 }
 
 impl Order {
@@ -321,7 +326,7 @@ impl Order {
         if !due {
             return;
         }
-        self.tx.send_if_modified(|s| {
+        let expired = self.tx.send_if_modified(|s| {
             if s.status == Status::Pending && now >= s.expires_at {
                 finish(s, Status::Expired, Source::Expiry, now);
                 true
@@ -329,6 +334,17 @@ impl Order {
                 false
             }
         });
+        if expired {
+            let order_no = self.tx.borrow().order_no.clone();
+            tracing::info!(
+                order_no,
+                from = "pending",
+                to = "expired",
+                source = "expiry",
+                "status changed"
+            );
+            self.metrics.status_change(Source::Expiry.as_str());
+        }
     }
 }
 
@@ -424,6 +440,7 @@ pub struct MemoryStore {
     orders: Arc<OrderMap>,
     max_orders: usize,
     keep_ended: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Default for MemoryStore {
@@ -445,7 +462,14 @@ impl MemoryStore {
             orders: Arc::default(),
             max_orders,
             keep_ended,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Expiries are logged and counted in `metrics` (the server's).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Orders held right now.
@@ -506,7 +530,10 @@ impl MemoryStore {
     fn insert(&self, orders: &mut HashMap<String, Arc<Order>>, snapshot: Snapshot) {
         let order_no = snapshot.order_no.clone();
         let (tx, _) = watch::channel(snapshot);
-        let order = Arc::new(Order { tx });
+        let order = Arc::new(Order {
+            tx,
+            metrics: self.metrics.clone(),
+        });
         orders.insert(order_no, order.clone());
         tokio::spawn(lifecycle(
             order,

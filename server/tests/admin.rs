@@ -338,3 +338,29 @@ async fn readyz_is_503_during_a_sigterm_drain() {
     assert!(status.success(), "{status}");
     drop(slow);
 }
+
+#[tokio::test]
+async fn an_expiry_is_counted_by_its_source() {
+    let s = server(None).await;
+    let res = s
+        .client
+        .post(format!("{}/api/orders", s.url))
+        .bearer_auth(KEY)
+        .json(&json!({"order_no": "M-EXP", "ttl_ms": 200}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut sse = s.sse_reader("M-EXP", None).await;
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "pending");
+    assert_eq!(sse.try_data(T).await.unwrap()["status"], "expired");
+    let m = scrape(&s).await;
+    assert_eq!(
+        value(&m, "paywatch_status_changes_total", &[("source", "expiry")]),
+        1.0
+    );
+    assert_eq!(
+        value(&m, "paywatch_status_changes_total", &[("source", "api")]),
+        0.0
+    );
+}
