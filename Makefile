@@ -36,6 +36,7 @@ test-cluster: pkg
 	node tests/e2e/cluster.mjs
 
 lint: setup
+	node scripts/check-cycles.mjs
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p paywatch --target wasm32-unknown-unknown --all-targets -- -D warnings

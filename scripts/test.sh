@@ -27,7 +27,8 @@ engine_tests() {
   ENGINES_SUMMARY+="${ENGINES_SUMMARY:+, }$name $counts$([ "$rc" = 0 ] || echo " (FAILED)")"
 }
 
-step "lint: rustfmt, clippy (native and wasm32)"
+step "lint: no import cycles, rustfmt, clippy (native and wasm32)"
+node scripts/check-cycles.mjs
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p paywatch --target wasm32-unknown-unknown --all-targets -- -D warnings

@@ -4,7 +4,8 @@
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
 use crate::display::{self, concat};
-use crate::hooks::{describe, get, pay_watch_error, Hooks};
+use crate::hooks::{describe, pay_watch_error, Hooks};
+use crate::js::get;
 use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;

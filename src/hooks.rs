@@ -5,6 +5,7 @@
 //! stops the others or the outcome (CONTRACT semantics 7).
 
 use crate::display::concat;
+use crate::js::{get, set};
 use crate::objects::{to_js, Value::*};
 use js_sys::{Error, Function, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
@@ -159,14 +160,6 @@ pub fn fire_analytics(
             }
         }
     }
-}
-
-pub fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &key.into(), value);
-}
-
-pub fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A thrown value as text: an Error's message, or its string form.

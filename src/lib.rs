@@ -37,6 +37,8 @@ mod body;
 #[cfg(target_arch = "wasm32")]
 mod hooks;
 #[cfg(target_arch = "wasm32")]
+mod js;
+#[cfg(target_arch = "wasm32")]
 mod lifecycle;
 #[cfg(target_arch = "wasm32")]
 mod objects;

@@ -15,7 +15,6 @@
 //! [`PartialOptions::resolve`] turns the merged result into a validated
 //! [`Config`].
 
-use crate::crosstab::policy::DEFAULT_MARKER_MS;
 use crate::display;
 use std::fmt;
 
@@ -105,6 +104,9 @@ pub type Types = Vec<(String, TypeEntry)>;
 
 /// The key of the fallback entry in `types`: used for every type without one.
 pub const DEFAULT_TYPE_KEY: &str = "default";
+
+/// Default lifetime of a paid marker (`paidMarkerMs`): 24 hours.
+pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
 
 /// The seed page's table: type 1 is the plaque purchase, anything else the report.
 pub fn seed_types() -> Types {

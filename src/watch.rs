@@ -15,6 +15,7 @@
 
 use crate::crosstab::{self, policy::Source};
 use crate::hooks::fire_analytics;
+use crate::js::{promise, spawn};
 use crate::lifecycle::{self, Change, Listeners};
 use crate::objects::{to_js, Value::*};
 use crate::options::{EventId, Strategy};
@@ -23,7 +24,7 @@ use crate::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
 use wasm_bindgen::{JsCast, JsValue};
@@ -111,22 +112,6 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     }
     spawn(Box::pin(run(watch)));
     promise
-}
-
-/// A new promise and the function that resolves it. The executor runs at
-/// once, inside `new Promise`, so `resolve` never stays the placeholder
-/// (and no `Option` needs unwrapping, with its panic path).
-pub fn promise() -> (Promise, Function) {
-    let mut resolve = JsValue::UNDEFINED.unchecked_into();
-    let promise = Promise::new(&mut |res, _| resolve = res);
-    (promise, resolve)
-}
-
-/// Runs `task` on its own, to its end. Every task of the crate starts
-/// here: the executor's spawning code is linked once, not once per task.
-#[inline(never)]
-pub fn spawn(task: Pin<Box<dyn Future<Output = ()>>>) {
-    wasm_bindgen_futures::spawn_local(task);
 }
 
 /// Cancels the watch of `order_no`, or every watch. Returns how many.

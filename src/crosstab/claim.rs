@@ -26,9 +26,8 @@ use super::policy::{
     already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
     CLAIM_HOLD_MS, VERIFY_MS,
 };
-use crate::hooks::get;
+use crate::js::{get, spawn};
 use crate::transport::sleep_ms;
-use crate::watch::spawn;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use wasm_bindgen::JsCast;

@@ -33,8 +33,6 @@ pub const CLAIM_HOLD_MS: u32 = 1000;
 /// Without Web Locks: how long a tab waits after writing its bid before it
 /// reads the bids of the order; the earliest bid fires.
 pub const VERIFY_MS: u32 = 100;
-/// Default lifetime of a paid marker (`paidMarkerMs`): 24 hours.
-pub const DEFAULT_MARKER_MS: u32 = 24 * 60 * 60 * 1000;
 
 /// The `localStorage` key of an order's paid marker.
 pub fn marker_key(order_no: &str) -> String {
@@ -231,6 +229,7 @@ pub fn silence_limit(random: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::DEFAULT_MARKER_MS;
 
     #[test]
     fn names_are_per_order_and_prefixed() {

@@ -18,7 +18,8 @@
 
 use super::{because, num_in};
 use crate::display::concat;
-use crate::hooks::{describe, get, set};
+use crate::hooks::describe;
+use crate::js::{get, set};
 use crate::status::is_cut_json;
 use gloo_net::http::Request;
 use web_sys::{AbortController, RequestInit};

@@ -77,6 +77,25 @@ pub struct Ctx {
     throttled: Cell<bool>,
 }
 
+/// What a push connection (SSE or WebSocket) tells the reconnect loop
+/// ([`push`]).
+#[derive(Debug)]
+pub enum PushEvent {
+    Open,
+    /// A `message` event's data, or a WebSocket text frame.
+    Message(String),
+    /// The connection failed or closed; why.
+    Lost(String),
+}
+
+/// An open (or opening) push connection: the stream of what it tells the
+/// loop. Behind it is gloo-net's event source or socket, whose `Drop`
+/// removes the listeners and closes it.
+pub type Connection = Pin<Box<dyn futures::stream::Stream<Item = PushEvent>>>;
+
+/// Opens one push connection: [`sse::connect`] or [`websocket::connect`].
+pub type Connect = fn(&Ctx) -> Result<Connection, String>;
+
 /// What a push message said that matters to the reconnect loop.
 pub enum Pushed {
     Status(Verdict),
@@ -193,7 +212,7 @@ impl Ctx {
 
     pub fn report(&self, kind: ErrorKind, via: Strategy, message: &str) {
         let err = self.errors.error(kind, message);
-        crate::hooks::set(&err, "strategy", &via.name().into());
+        crate::js::set(&err, "strategy", &via.name().into());
         self.hooks.report_error(err, &self.errors);
     }
 
@@ -360,7 +379,8 @@ pub async fn run(ctx: &Ctx) -> Final {
         let done = match rung {
             Strategy::Interval => Some(interval::run(ctx).await),
             Strategy::LongPoll => long_poll::run(ctx, auto).await,
-            Strategy::Sse | Strategy::WebSocket => push::run(ctx, rung, auto).await,
+            Strategy::WebSocket => push::run(ctx, rung, websocket::connect, auto).await,
+            Strategy::Sse => push::run(ctx, rung, sse::connect, auto).await,
             _ => Some(poll::run(ctx).await),
         };
         if let Some(f) = done {

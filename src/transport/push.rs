@@ -13,12 +13,11 @@
 //!   delay; the page coming back cuts the delay short and checks at once.
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
-use super::{fired, num_in, sleep_ms, sse, websocket, Ctx, Final, Pushed};
+use super::{fired, num_in, sleep_ms, Connect, Ctx, Final, PushEvent, Pushed};
 use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
-use futures::stream::Stream;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
@@ -36,30 +35,12 @@ const STEP_DOWN_AFTER: u32 = 3;
 /// server that accepts and at once drops every connection is not hammered.
 const PROVEN_AFTER_MS: u32 = 5000;
 
-/// What a push connection tells the loop.
-#[derive(Debug)]
-pub enum PushEvent {
-    Open,
-    /// A `message` event's data, or a WebSocket text frame.
-    Message(String),
-    /// The connection failed or closed; why.
-    Lost(String),
-}
-
-/// An open (or opening) push connection: the stream of what it tells the
-/// loop. Behind it is gloo-net's event source or socket, whose `Drop`
-/// removes the listeners and closes it.
-pub type Connection = Pin<Box<dyn Stream<Item = PushEvent>>>;
-
-/// Runs one push transport (`via`: SSE or WebSocket) until a final verdict. With `fall_back`, gives up
-/// (`None`) if the very first connection never proves itself, or if one
-/// did but then [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"`
-/// can try the next transport; without it, `None` is never returned.
-pub async fn run(ctx: &Ctx, via: Strategy, fall_back: bool) -> Option<Final> {
-    let connect = match via {
-        Strategy::WebSocket => websocket::connect,
-        _ => sse::connect,
-    };
+/// Runs one push transport (`via`: SSE or WebSocket, opened by `connect`)
+/// until a final verdict. With `fall_back`, gives up (`None`) if the very
+/// first connection never proves itself, or if one did but then
+/// [`STEP_DOWN_AFTER`] reconnects in a row fail, so `"auto"` can try the
+/// next transport; without it, `None` is never returned.
+pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) -> Option<Final> {
     let mut backoff = Backoff::new(RECONNECT_BASE_MS, RECONNECT_CAP_MS);
     let mut ever_proven = false;
     let mut failed_since_proven = 0;

@@ -5,8 +5,7 @@
 //! would retry after, the connection counts as lost; dropping it closes the
 //! source and [`super::push`] reopens it with backoff.
 
-use super::push::{Connection, PushEvent};
-use super::{because, Ctx};
+use super::{because, Connection, Ctx, PushEvent};
 use crate::display::concat;
 use crate::schedule::with_query;
 use futures::stream::Stream;

@@ -4,8 +4,7 @@
 //! mini-program's queue-until-open), and its sending is the `open` the
 //! reconnect loop checks on; frames for another order are ignored.
 
-use super::push::{Connection, PushEvent};
-use super::{because, num_in, Ctx};
+use super::{because, num_in, Connection, Ctx, PushEvent};
 use crate::display::concat;
 use futures::stream::Stream;
 use futures::Sink;
