@@ -4,15 +4,15 @@
 //! overlapping checks from one page. A wake-up (the page came back) checks
 //! at once.
 
-use super::{fired, sleep_ms, Ctx, Final};
+use super::{fired, sleep_ms, Ctx, Final, Held};
 use crate::options::Strategy;
+use crate::status::Verdict;
 use std::future::{poll_fn, Future};
 use std::task::Poll;
 
 pub fn run(ctx: &Ctx) -> impl Future<Output = Final> + '_ {
     let via = Strategy::Interval;
-    // None yet (typed by the call it will hold).
-    let mut check = false.then(|| Box::pin(ctx.check(via, None)));
+    let mut check: Option<Held<Option<Verdict>>> = None;
     // No timer yet: the first round ticks at once.
     let mut tick = None;
     poll_fn(move |cx| {

@@ -7,11 +7,10 @@
 //! a fresh one: after a freeze or a network change the held one may be
 //! dead without knowing it. Still one request at a time.
 
-use super::{Ctx, Final, WAKE_QUIET_MS};
+use super::{Ctx, Final, Held, WAKE_QUIET_MS};
 use crate::options::Strategy;
 use crate::schedule::long_poll_gap;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::task::{ready, Poll};
 
 /// Failed checks in a row after which `"auto"` steps down to polling.
@@ -27,11 +26,10 @@ pub fn run(ctx: &Ctx, step_down: bool) -> impl Future<Output = Option<Final>> + 
     // after it; when neither, a check starts.
     let mut check = None;
     let mut started = 0.0;
-    // None yet (typed by the call it will hold).
-    let mut pause = false.then(|| ctx.pause(0));
+    let mut pause: Option<Held<()>> = None;
     poll_fn(move |cx| loop {
         if let Some(p) = &mut pause {
-            ready!(Pin::new(p).poll(cx));
+            ready!(p.as_mut().poll(cx));
             pause = None;
         }
         let Some(held) = &mut check else {
@@ -63,7 +61,7 @@ pub fn run(ctx: &Ctx, step_down: bool) -> impl Future<Output = Option<Final>> + 
         let elapsed = (js_sys::Date::now() - started).clamp(0.0, u32::MAX as f64) as u32;
         let gap = long_poll_gap(ctx.poll_gap(), elapsed);
         if gap > 0 {
-            pause = Some(ctx.pause(gap));
+            pause = Some(Box::pin(ctx.pause(gap)));
         }
     })
 }

@@ -96,6 +96,11 @@ pub type Connection = Pin<Box<dyn futures::stream::Stream<Item = PushEvent>>>;
 /// Opens one push connection: [`sse::connect`] or [`websocket::connect`].
 pub type Connect = fn(&Ctx) -> Result<Connection, String>;
 
+/// A check or a wait that a hand-written `poll_fn` keeps across its polls:
+/// boxed, because it is an `async fn`'s or a closure's future, whose type
+/// has no name to write in the `Option` that holds it.
+pub type Held<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
 /// What a push message said that matters to the reconnect loop.
 pub enum Pushed {
     Status(Verdict),

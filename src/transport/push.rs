@@ -13,13 +13,12 @@
 //!   delay; the page coming back cuts the delay short and checks at once.
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
-use super::{fired, num_in, sleep_ms, Connect, Ctx, Final, PushEvent, Pushed};
+use super::{fired, num_in, sleep_ms, Connect, Ctx, Final, Held, PushEvent, Pushed};
 use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::task::Poll;
 
 /// First reconnect delay (before jitter) and the most it grows to.
@@ -65,8 +64,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
             let mut opening = Some(sleep_ms(open_within));
             let mut proven = false;
             let mut proving = None;
-            // None yet (typed by the call it will hold).
-            let mut catch_up = false.then(|| ctx.catch_up());
+            let mut catch_up: Option<Held<Verdict>> = None;
             let mut liveness: Option<u32> = None;
             let mut silence = None;
             loop {
@@ -74,7 +72,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
                     Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
                         Heard::Event(event)
                     } else if let Some(Poll::Ready(v)) =
-                        catch_up.as_mut().map(|c| Pin::new(c).poll(cx))
+                        catch_up.as_mut().map(|c| c.as_mut().poll(cx))
                     {
                         Heard::CaughtUp(v)
                     } else if ctx.wake.take(cx) {
@@ -97,7 +95,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
                                 opening = None;
                                 proving = Some(sleep_ms(PROVEN_AFTER_MS));
                                 ctx.event("open", via, None);
-                                catch_up = Some(ctx.catch_up());
+                                catch_up = Some(Box::pin(ctx.catch_up()));
                             }
                             Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
                                 Some(Pushed::Status(verdict)) => {
@@ -149,7 +147,7 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
                     Heard::Woken => {
                         // The page came back: check now, whatever the connection says.
                         if ctx.answer_wake() {
-                            catch_up = Some(ctx.catch_up());
+                            catch_up = Some(Box::pin(ctx.catch_up()));
                         }
                     }
                 }
