@@ -11,12 +11,12 @@ use crate::schedule::to_ws_scheme;
 use crate::transport::Ctx;
 use crate::watch;
 use js_sys::{Array, Function, Promise};
-use std::cell::Cell;
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 thread_local! {
     /// The page-wide defaults set by `configure`, once it has been called.
-    static PAGE: Cell<Option<(PartialOptions, Hooks)>> = const { Cell::new(None) };
+    static PAGE: RefCell<Option<(PartialOptions, Hooks)>> = const { RefCell::new(None) };
 }
 
 /// Sets page-wide default options, merged over earlier `configure` calls.
@@ -34,16 +34,12 @@ pub fn configure(options: JsValue) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// `layer` and `hooks` over the page-wide defaults, if `configure` set any
-/// (taken out of their cell and put back: no borrow to check).
+/// `layer` and `hooks` over the page-wide defaults, if `configure` set any.
 fn over_page(layer: PartialOptions, hooks: Hooks) -> (PartialOptions, Hooks) {
-    let page = PAGE.take();
-    let merged = match &page {
+    PAGE.with_borrow(|page| match page {
         Some((options, page_hooks)) => (options.merge(layer), page_hooks.merge(hooks)),
         None => (layer, hooks),
-    };
-    PAGE.set(page);
-    merged
+    })
 }
 
 /// Watches `order_no` until it is paid, closed or expired, the watch times

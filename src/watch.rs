@@ -22,7 +22,7 @@ use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
 use crate::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::rc::Rc;
@@ -63,12 +63,12 @@ pub struct Watch {
 
 thread_local! {
     /// The running watches of this page, oldest first.
-    static RUNNING: Cell<Vec<Rc<Watch>>> = const { Cell::new(Vec::new()) };
+    static RUNNING: RefCell<Vec<Rc<Watch>>> = const { RefCell::new(Vec::new()) };
     /// Outcomes of the orders this page saw paid: asking again about one of
     /// them resolves with its outcome and fires nothing, so a re-render that
     /// calls `checkPayStatus` again cannot count a conversion twice.
     /// (A list: a page sees few orders paid, and a map costs the module more.)
-    static PAID: Cell<Vec<(String, JsValue)>> = const { Cell::new(Vec::new()) };
+    static PAID: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
     /// The page-lifecycle listeners, while any watch runs.
     static LISTENERS: Cell<Option<Listeners>> = const { Cell::new(None) };
 }
@@ -81,10 +81,10 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
     if let Some(running) = find(&ctx.order_no) {
         return running.promise.clone();
     }
-    let paid = PAID.take();
-    let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
-    let outcome = found.map(|(_, outcome)| outcome.clone());
-    PAID.set(paid);
+    let outcome = PAID.with_borrow(|paid| {
+        let found = paid.iter().find(|(no, _)| *no == ctx.order_no);
+        found.map(|(_, outcome)| outcome.clone())
+    });
     if let Some(outcome) = outcome {
         return Promise::resolve(&outcome);
     }
@@ -103,10 +103,10 @@ pub fn start(ctx: Ctx, ty: Option<i64>) -> Promise {
         settled: Cell::new(false),
         source: Cell::new(Source::Page),
     });
-    let mut running = RUNNING.take();
-    running.push(watch.clone());
-    let first = running.len() == 1;
-    RUNNING.set(running);
+    let first = RUNNING.with_borrow_mut(|running| {
+        running.push(watch.clone());
+        running.len() == 1
+    });
     if first {
         LISTENERS.set(Some(Listeners::new(on_lifecycle)));
     }
@@ -163,19 +163,13 @@ pub fn running() -> usize {
 }
 
 /// The running watches, oldest first: a copy, as settling one changes the
-/// registry. (The registries are `Cell`s, taken and put back: no borrow
-/// flags to check.)
+/// registry. (Every borrow of a registry ends before any page code runs.)
 fn all() -> Vec<Rc<Watch>> {
-    let running = RUNNING.take();
-    RUNNING.set(running.clone());
-    running
+    RUNNING.with_borrow(Vec::clone)
 }
 
 fn find(order_no: &str) -> Option<Rc<Watch>> {
-    let running = RUNNING.take();
-    let found = running.iter().find(|w| w.ctx.order_no == order_no).cloned();
-    RUNNING.set(running);
-    found
+    RUNNING.with_borrow(|running| running.iter().find(|w| w.ctx.order_no == order_no).cloned())
 }
 
 /// The task of a watch: the transport (or the tab leading this order, see
@@ -232,10 +226,10 @@ impl Watch {
         if self.settled.replace(true) {
             return;
         }
-        let mut running = RUNNING.take();
-        running.retain(|w| !Rc::ptr_eq(w, self));
-        let idle = running.is_empty();
-        RUNNING.set(running);
+        let idle = RUNNING.with_borrow_mut(|running| {
+            running.retain(|w| !Rc::ptr_eq(w, self));
+            running.is_empty()
+        });
         if idle {
             // Semantics 3: no listener of a finished watch is left.
             drop(LISTENERS.take());
@@ -262,9 +256,7 @@ impl Watch {
             ),
         ]);
         if ending == Ending::PAID {
-            let mut paid = PAID.take();
-            paid.push((ctx.order_no.clone(), outcome.clone()));
-            PAID.set(paid);
+            PAID.with_borrow_mut(|paid| paid.push((ctx.order_no.clone(), outcome.clone())));
         }
         let watch = self.clone();
         let outcome: Object = outcome.unchecked_into();
