@@ -1,4 +1,4 @@
-//! The wasm module's allocator (`src/heap.rs`): blocks are aligned, never
+//! The wasm module's allocator (`src/web/heap.rs`): blocks are aligned, never
 //! overlap, keep their bytes, are reused by their class and grow in place
 //! within it. A private `Heap` is driven directly (the global one, which
 //! every other test uses, grows the same memory meanwhile). Run by

@@ -8,7 +8,7 @@
 //! `document` (a worker, a mini-program) there is nothing to listen to, and
 //! the host tells paywatch itself through `resumeWatches()`.
 
-use crate::js::get;
+use crate::web::js::get;
 use std::cell::Cell;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};

@@ -18,9 +18,9 @@
 
 use super::{because, num_in};
 use crate::display::concat;
-use crate::hooks::describe;
-use crate::js::{get, set};
 use crate::status::is_cut_json;
+use crate::web::hooks::describe;
+use crate::web::js::{get, set};
 use gloo_net::http::Request;
 use web_sys::{AbortController, RequestInit};
 

@@ -14,13 +14,13 @@ mod push;
 mod sse;
 mod websocket;
 
-use crate::body::read_body;
 use crate::display::concat;
-use crate::hooks::{ErrorContext, ErrorKind, Hooks};
 use crate::options::{Config, Strategy};
 use crate::schedule::{check_url, poll_gap, request_deadline_ms, retry_after_ms, Backoff};
 use crate::signal::Signal;
 use crate::status::{read_answer, read_push_message, BodyError, PushMessage, Verdict};
+use crate::web::body::read_body;
+use crate::web::hooks::{ErrorContext, ErrorKind, Hooks};
 use gloo_timers::callback::Timeout;
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
@@ -57,7 +57,7 @@ pub struct Ctx {
     /// "Check now": raised by the page coming back (visible, focus,
     /// resumed) or by `resumeWatches()`; lowered by the next check.
     pub wake: Signal,
-    /// The page was suspended or resumed ([`crate::lifecycle`]).
+    /// The page was suspended or resumed ([`crate::web::lifecycle`]).
     pub life: Signal,
     /// The watch ended: its task drops everything and ends.
     pub stop: Signal,
@@ -217,7 +217,7 @@ impl Ctx {
 
     pub fn report(&self, kind: ErrorKind, via: Strategy, message: &str) {
         let err = self.errors.error(kind, message);
-        crate::js::set(&err, "strategy", &via.name().into());
+        crate::web::js::set(&err, "strategy", &via.name().into());
         self.hooks.report_error(err, &self.errors);
     }
 

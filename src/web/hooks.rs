@@ -5,8 +5,8 @@
 //! stops the others or the outcome (CONTRACT semantics 7).
 
 use crate::display::concat;
-use crate::js::{get, set};
-use crate::objects::{to_js, Value::*};
+use crate::web::js::{get, set};
+use crate::web::objects::{to_js, Value::*};
 use js_sys::{Error, Function, Reflect};
 use wasm_bindgen::{JsCast, JsError, JsValue};
 

@@ -14,10 +14,10 @@
 //!   After a few failures in a row an HTTP check also runs during each wait.
 
 use super::{fired, num_in, sleep_ms, Connect, Ctx, Final, Held, PushEvent, Pushed};
-use crate::hooks::ErrorKind;
 use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
+use crate::web::hooks::ErrorKind;
 use std::future::{poll_fn, Future};
 use std::task::Poll;
 

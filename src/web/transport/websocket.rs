@@ -82,7 +82,7 @@ pub fn connect(ctx: &Ctx) -> Result<Connection, String> {
     // The subscribe frame, `{"order_no":"<no>","heartbeat":true}` (CONTRACT
     // §2; `heartbeat` asks for application heartbeat frames, and servers
     // that do not know it ignore it).
-    let no = crate::body::json(&ctx.order_no.as_str().into());
+    let no = crate::web::body::json(&ctx.order_no.as_str().into());
     Ok(Box::pin(Socket {
         raw,
         socket,

@@ -6,7 +6,7 @@
 //! is kept until read, while heartbeats only say that the leader is alive,
 //! so a beat never displaces a final verdict and many beats read as one.
 
-use super::policy::Message;
+use crate::crosstab::Message;
 use crate::signal::Signal;
 use std::cell::Cell;
 use std::rc::Rc;

@@ -8,19 +8,20 @@
 //! fetch, listener and socket of the watch (semantics 3).
 //!
 //! The registry also owns the page-lifecycle listeners while any watch runs
-//! ([`crate::lifecycle`]): the page coming back wakes every watch for an
+//! ([`crate::web::lifecycle`]): the page coming back wakes every watch for an
 //! immediate check, and a page entering the back/forward cache or going
 //! offline drops every watch's transport (aborting its request, closing its
 //! connection) until it returns, when the transport starts over.
 
-use crate::crosstab::{self, policy::Source};
-use crate::hooks::fire_analytics;
-use crate::js::{promise, spawn};
-use crate::lifecycle::{self, Change, Listeners};
-use crate::objects::{to_js, Value::*};
+use super::crosstab;
+use crate::crosstab::Source;
 use crate::options::{EventId, Strategy};
 use crate::status::Verdict;
-use crate::transport::{self, Ctx};
+use crate::web::hooks::fire_analytics;
+use crate::web::js::{promise, spawn};
+use crate::web::lifecycle::{self, Change, Listeners};
+use crate::web::objects::{to_js, Value::*};
+use crate::web::transport::{self, Ctx};
 use js_sys::{Function, Object, Promise};
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};

@@ -3,7 +3,7 @@
 //! its future is dropped. Called as a plain function, so no unstable web-sys
 //! API is needed.
 
-use crate::js::{get, promise, set};
+use crate::web::js::{get, promise, set};
 use js_sys::{Array, Function, Object, Promise};
 use std::future::Future;
 use std::pin::Pin;

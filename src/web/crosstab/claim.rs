@@ -22,12 +22,12 @@
 //! fires again.
 
 use super::lock::{self, Ask};
-use super::policy::{
+use crate::crosstab::{
     already_fired, bid_key, claim_lock, is_stale_marker, marker_key, wins, Bid, Marker, BID_PREFIX,
     CLAIM_HOLD_MS, VERIFY_MS,
 };
-use crate::js::{get, spawn};
-use crate::transport::sleep_ms;
+use crate::web::js::{get, spawn};
+use crate::web::transport::sleep_ms;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use wasm_bindgen::JsCast;

@@ -4,12 +4,12 @@
 //! [`PartialOptions`]) and Rust errors into JS `Error`s.
 
 use crate::display::{self, concat};
-use crate::hooks::{describe, pay_watch_error, Hooks};
-use crate::js::get;
 use crate::options::{check_order, OptionsError, PartialOptions};
 use crate::schedule::to_ws_scheme;
-use crate::transport::Ctx;
-use crate::watch;
+use crate::web::hooks::{describe, pay_watch_error, Hooks};
+use crate::web::js::get;
+use crate::web::transport::Ctx;
+use crate::web::watch;
 use js_sys::{Array, Function, Promise};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -144,7 +144,7 @@ fn read_options(options: &JsValue) -> Result<(PartialOptions, Hooks), OptionsErr
             }
         };
     }
-    let layer = crate::body::from_object(options.clone()).map_err(|e| {
+    let layer = crate::web::body::from_object(options.clone()).map_err(|e| {
         // The readers of `options::read` word their errors themselves.
         OptionsError(String::from(
             JsValue::from(e).unchecked_into::<js_sys::Error>().message(),
