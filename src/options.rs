@@ -136,85 +136,100 @@ fn merge_types(types: &Types, later: Types) -> Types {
     out
 }
 
-/// One layer of options, every field optional: `null` and `undefined` leave
-/// an option unset. The defaults are those of [`PartialOptions::resolve`].
-/// Deserialized from an object of options (see [`read`]); the names of
-/// callbacks are skipped, those of no option at all are the edge's to reject.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PartialOptions {
+/// The one table of data options. Each row: the field's doc line (what it
+/// does and its default, which [`PartialOptions::resolve`] applies), the
+/// field and its type, the JS name, the reader of its kind ([`read::Slot`],
+/// with its arguments), and how a later layer merges over an earlier one.
+/// The macro writes [`PartialOptions`], [`DATA_KEYS`], [`KNOWN_KEYS`],
+/// [`PartialOptions::slot`] and [`PartialOptions::merge`] from it, so a new
+/// option is one row here plus its use.
+macro_rules! data_options {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty = $key:literal, $kind:ident $(($($arg:expr),*))?, $merge:ident;
+    )*) => {
+        /// One layer of options, every field optional: `null` and `undefined`
+        /// leave an option unset. The defaults are those of
+        /// [`PartialOptions::resolve`]. Deserialized from an object of options
+        /// (see [`read`]); the names of callbacks are skipped, those of no
+        /// option at all are the edge's to reject.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct PartialOptions {
+            $($(#[doc = $doc])* pub $field: $ty,)*
+        }
+
+        /// The data options' JS names, in the table's order.
+        const DATA_KEYS: &[&str] = &[$($key),*];
+
+        /// [`DATA_KEYS`] and [`CALLBACK_KEYS`], for messages (written out at
+        /// compile time: `join` at run time costs the wasm module more).
+        const KNOWN_KEYS: &str = concat!($($key, ", ",)* "onStatus, onPaid, onError, onEvent");
+
+        impl PartialOptions {
+            /// `later` over `self`: each option `later` sets wins; `types`
+            /// merge by key. `later`'s options move into the result; `self`'s
+            /// are copied.
+            pub fn merge(&self, later: PartialOptions) -> PartialOptions {
+                PartialOptions {
+                    $($field: $merge(&self.$field, later.$field),)*
+                }
+            }
+
+            /// The slot of the data option `key`; `None` for other names.
+            pub fn slot(&mut self, key: &str) -> Option<read::Slot<'_>> {
+                Some(match key {
+                    $($key => read::Slot::$kind(&mut self.$field $(, $($arg),*)?),)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+data_options! {
     /// `"poll"`; one of [`Strategy::NAMES`].
-    pub strategy: Option<Strategy>,
+    strategy: Option<Strategy> = "strategy", Strategy, or;
     /// `"/pay"`: the status URL.
-    pub endpoint: Option<String>,
+    endpoint: Option<String> = "endpoint", Url, pick;
     /// `"check_pay_status_by_order"`: the `action` query parameter.
-    pub action: Option<String>,
+    action: Option<String> = "action", Text, pick;
     /// `2000`: ms between polling checks; > 0.
-    pub interval_ms: Option<f64>,
+    interval_ms: Option<f64> = "intervalMs", Number(true, false), or;
     /// `25`: s a long-poll server may hold a check; >= 0.
-    pub long_poll_wait_sec: Option<f64>,
+    long_poll_wait_sec: Option<f64> = "longPollWaitSec", Number(false, false), or;
     /// `"/payment-status"`: the EventSource URL.
-    pub sse_url: Option<String>,
+    sse_url: Option<String> = "sseUrl", Url, pick;
     /// `ws(s)://<page host>/ws` (filled in by the browser edge).
-    pub ws_url: Option<String>,
+    ws_url: Option<String> = "wsUrl", Url, pick;
     /// `900000` (15 min): give up after this long; `Infinity`: never.
-    pub timeout_ms: Option<f64>,
+    timeout_ms: Option<f64> = "timeoutMs", Number(true, true), or;
     /// `10000`: abort one check (or an opening connection) after this long.
-    pub request_timeout_ms: Option<f64>,
+    request_timeout_ms: Option<f64> = "requestTimeoutMs", Number(true, false), or;
     /// `60000`: polling slows down after this long; `Infinity`: never.
-    pub slow_after_ms: Option<f64>,
+    slow_after_ms: Option<f64> = "slowAfterMs", Number(false, true), or;
     /// `10000`: ms between polling checks after `slowAfterMs`.
-    pub slow_interval_ms: Option<f64>,
+    slow_interval_ms: Option<f64> = "slowIntervalMs", Number(true, false), or;
     /// 2.5 × the server's heartbeat: silence that means a dead connection;
     /// `Infinity`: never.
-    pub liveness_ms: Option<f64>,
+    liveness_ms: Option<f64> = "livenessMs", Number(true, true), or;
     /// The seed table; entries replace the seed table's entry with the same key.
-    pub types: Types,
+    types: Types = "types", Types, merge_types;
     /// `true`: call the page's analytics globals when paid.
-    pub analytics: Option<bool>,
+    analytics: Option<bool> = "analytics", Flag, or;
     /// `true`: a new watch cancels every running one.
-    pub exclusive: Option<bool>,
+    exclusive: Option<bool> = "exclusive", Flag, or;
     /// `true`: tabs watching the same order cooperate (one leader, outcomes
     /// shared, analytics once per browser profile).
-    pub cross_tab: Option<bool>,
+    cross_tab: Option<bool> = "crossTab", Flag, or;
     /// One day: how long the paid marker keeps another tab or a reload from
     /// firing the analytics again; 0: no marker; >= 0.
-    pub paid_marker_ms: Option<f64>,
+    paid_marker_ms: Option<f64> = "paidMarkerMs", Number(false, false), or;
     /// `true`: only the leader tab runs the transport.
-    pub share_watch: Option<bool>,
+    share_watch: Option<bool> = "shareWatch", Flag, or;
 }
 
 /// Option names that are callbacks: the browser edge reads them, not this module.
 pub const CALLBACK_KEYS: [&str; 4] = ["onStatus", "onPaid", "onError", "onEvent"];
-
-/// The data options, as [`PartialOptions`] declares them (and its reader
-/// knows them: [`read::Slot`]).
-const DATA_KEYS: [&str; 18] = [
-    "strategy",
-    "endpoint",
-    "action",
-    "intervalMs",
-    "longPollWaitSec",
-    "sseUrl",
-    "wsUrl",
-    "timeoutMs",
-    "requestTimeoutMs",
-    "slowAfterMs",
-    "slowIntervalMs",
-    "livenessMs",
-    "types",
-    "analytics",
-    "exclusive",
-    "crossTab",
-    "paidMarkerMs",
-    "shareWatch",
-];
-
-/// [`DATA_KEYS`] and [`CALLBACK_KEYS`], for messages (a test keeps them in
-/// step; `join` at run time costs the wasm module more).
-const KNOWN_KEYS: &str = "strategy, endpoint, action, intervalMs, longPollWaitSec, sseUrl, \
-    wsUrl, timeoutMs, requestTimeoutMs, slowAfterMs, slowIntervalMs, livenessMs, types, \
-    analytics, exclusive, crossTab, paidMarkerMs, shareWatch, onStatus, onPaid, onError, \
-    onEvent";
 
 /// A problem with the input, worded for the developer who passed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,31 +267,6 @@ fn check_other_name(key: &str) -> Result<(), OptionsError> {
 }
 
 impl PartialOptions {
-    /// `later` over `self`: each option `later` sets wins; `types` merge by
-    /// key. `later`'s options move into the result; `self`'s are copied.
-    pub fn merge(&self, later: PartialOptions) -> PartialOptions {
-        PartialOptions {
-            strategy: later.strategy.or(self.strategy),
-            endpoint: pick(&self.endpoint, later.endpoint),
-            action: pick(&self.action, later.action),
-            interval_ms: later.interval_ms.or(self.interval_ms),
-            long_poll_wait_sec: later.long_poll_wait_sec.or(self.long_poll_wait_sec),
-            sse_url: pick(&self.sse_url, later.sse_url),
-            ws_url: pick(&self.ws_url, later.ws_url),
-            timeout_ms: later.timeout_ms.or(self.timeout_ms),
-            request_timeout_ms: later.request_timeout_ms.or(self.request_timeout_ms),
-            slow_after_ms: later.slow_after_ms.or(self.slow_after_ms),
-            slow_interval_ms: later.slow_interval_ms.or(self.slow_interval_ms),
-            liveness_ms: later.liveness_ms.or(self.liveness_ms),
-            types: merge_types(&self.types, later.types),
-            analytics: later.analytics.or(self.analytics),
-            exclusive: later.exclusive.or(self.exclusive),
-            cross_tab: later.cross_tab.or(self.cross_tab),
-            paid_marker_ms: later.paid_marker_ms.or(self.paid_marker_ms),
-            share_watch: later.share_watch.or(self.share_watch),
-        }
-    }
-
     /// Fills in the defaults. `ws_url` stays `None` when unset: only the
     /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
     pub fn resolve(self) -> Config {
@@ -306,9 +296,14 @@ impl PartialOptions {
     }
 }
 
-/// `later` when it is set, else `earlier`.
+/// `later` when it is set, else `earlier` (copied).
 fn pick(earlier: &Option<String>, later: Option<String>) -> Option<String> {
     later.or_else(|| earlier.clone())
+}
+
+/// [`pick`] for the options that are `Copy`.
+fn or<T: Copy>(earlier: &Option<T>, later: Option<T>) -> Option<T> {
+    later.or(*earlier)
 }
 
 /// Whole milliseconds for timers; timers cannot wait longer than `u32::MAX` ms.
@@ -617,37 +612,13 @@ pub mod read {
         }
     }
 
-    impl PartialOptions {
-        /// The slot of the data option `key`; `None` for other names.
-        pub fn slot(&mut self, key: &str) -> Option<Slot<'_>> {
-            use Slot::*;
-            Some(match key {
-                "strategy" => Strategy(&mut self.strategy),
-                "endpoint" => Url(&mut self.endpoint),
-                "action" => Text(&mut self.action),
-                "intervalMs" => Number(&mut self.interval_ms, true, false),
-                "longPollWaitSec" => Number(&mut self.long_poll_wait_sec, false, false),
-                "sseUrl" => Url(&mut self.sse_url),
-                "wsUrl" => Url(&mut self.ws_url),
-                "timeoutMs" => Number(&mut self.timeout_ms, true, true),
-                "requestTimeoutMs" => Number(&mut self.request_timeout_ms, true, false),
-                "slowAfterMs" => Number(&mut self.slow_after_ms, false, true),
-                "slowIntervalMs" => Number(&mut self.slow_interval_ms, true, false),
-                "livenessMs" => Number(&mut self.liveness_ms, true, true),
-                "types" => Types(&mut self.types),
-                "analytics" => Flag(&mut self.analytics),
-                "exclusive" => Flag(&mut self.exclusive),
-                "crossTab" => Flag(&mut self.cross_tab),
-                "paidMarkerMs" => Number(&mut self.paid_marker_ms, false, false),
-                "shareWatch" => Flag(&mut self.share_watch),
-                _ => return None,
-            })
-        }
-    }
-
     /// An options object: each data option read as [`Got`] and checked by
     /// the reader of its [`Slot`]; a callback's value is skipped unread, and
     /// any other name is rejected ([`check_name`]).
+    ///
+    /// One visitor by hand, on purpose: `#[derive(Deserialize)]` on
+    /// [`PartialOptions`] cost the page +21.9 KB gzip, and still +5.7 KB
+    /// with serde's error formatting cut (measured against this one).
     impl<'de> Deserialize<'de> for PartialOptions {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             d.deserialize_map(OptionsVisitor)
@@ -839,7 +810,7 @@ mod tests {
             assert!(PartialOptions::default().slot(key).is_none(), "{key}");
         }
         assert_eq!(
-            [&DATA_KEYS[..], &CALLBACK_KEYS[..]].concat().join(", "),
+            [DATA_KEYS, &CALLBACK_KEYS[..]].concat().join(", "),
             KNOWN_KEYS
         );
     }
