@@ -61,6 +61,12 @@ pub struct Ctx {
     pub life: Signal,
     /// The watch ended: its task drops everything and ends.
     pub stop: Signal,
+    /// The bookkeeping of the checks: counts, timings, `Retry-After`.
+    checks: Checks,
+}
+
+/// What [`Ctx`] keeps about its checks (and connection attempts).
+struct Checks {
     attempts: Cell<u32>,
     in_flight: Cell<bool>,
     /// A wake-up came while a check was in flight; that check may have
@@ -115,8 +121,8 @@ struct InFlight<'a>(&'a Ctx);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.set(false);
-        if self.0.wake_after_check.replace(false) {
+        self.0.checks.in_flight.set(false);
+        if self.0.checks.wake_after_check.replace(false) {
             self.0.wake.raise();
         }
     }
@@ -137,13 +143,15 @@ impl Ctx {
             wake: Signal::default(),
             life: Signal::default(),
             stop: Signal::default(),
-            attempts: Cell::new(0),
-            in_flight: Cell::new(false),
-            wake_after_check: Cell::new(false),
-            last_check_at: Cell::new(f64::NEG_INFINITY),
-            last_wake_at: Cell::new(f64::NEG_INFINITY),
-            hold_until: Cell::new(0.0),
-            throttled: Cell::new(false),
+            checks: Checks {
+                attempts: Cell::new(0),
+                in_flight: Cell::new(false),
+                wake_after_check: Cell::new(false),
+                last_check_at: Cell::new(f64::NEG_INFINITY),
+                last_wake_at: Cell::new(f64::NEG_INFINITY),
+                hold_until: Cell::new(0.0),
+                throttled: Cell::new(false),
+            },
         }
     }
 
@@ -162,25 +170,25 @@ impl Ctx {
     /// in flight is followed by the wake-up's check when it ends.
     pub fn answer_wake(&self) -> bool {
         let now = js_sys::Date::now();
-        if now - self.last_wake_at.get() < WAKE_QUIET_MS {
+        if now - self.checks.last_wake_at.get() < WAKE_QUIET_MS {
             return false;
         }
-        if self.in_flight.get() {
-            self.wake_after_check.set(true);
+        if self.checks.in_flight.get() {
+            self.checks.wake_after_check.set(true);
             return false;
         }
-        self.last_wake_at.set(now);
+        self.checks.last_wake_at.set(now);
         true
     }
 
     /// How long ago the current (or last) check started, in ms.
     pub fn since_check_started(&self) -> f64 {
-        js_sys::Date::now() - self.last_check_at.get()
+        js_sys::Date::now() - self.checks.last_check_at.get()
     }
 
     /// The wait for a server's `Retry-After`, if one is in force.
     pub fn hold_off(&self, via: Strategy) -> Option<Sleep> {
-        let left = self.hold_until.get() - js_sys::Date::now();
+        let left = self.checks.hold_until.get() - js_sys::Date::now();
         (left >= 1.0).then(|| {
             let ms = left.min(u32::MAX as f64) as u32;
             let detail = num_in("the server asked to wait ", ms, " ms");
@@ -204,11 +212,11 @@ impl Ctx {
 
     /// HTTP checks made plus push connections opened, so far.
     pub fn attempts(&self) -> u32 {
-        self.attempts.get()
+        self.checks.attempts.get()
     }
 
     fn count_attempt(&self) {
-        self.attempts.set(self.attempts.get() + 1);
+        self.checks.attempts.set(self.checks.attempts.get() + 1);
     }
 
     pub fn event(&self, kind: &str, via: Strategy, detail: Option<&str>) {
@@ -229,9 +237,9 @@ impl Ctx {
         }
         // This check answers every wake-up raised so far.
         self.wake.clear();
-        self.in_flight.set(true);
+        self.checks.in_flight.set(true);
         let _in_flight = InFlight(self);
-        self.last_check_at.set(js_sys::Date::now());
+        self.checks.last_check_at.set(js_sys::Date::now());
         self.count_attempt();
         let c = &self.config;
         let url = &check_url(
@@ -270,7 +278,7 @@ impl Ctx {
         };
         match read_answer(answer.status, &answer.text, &self.order_no, read_body) {
             Ok(v) => {
-                self.throttled.set(false);
+                self.checks.throttled.set(false);
                 self.event("answer", via, Some(v.name()));
                 Some(v)
             }
@@ -297,13 +305,13 @@ impl Ctx {
         let parse_date = |v: &str| Some(js_sys::Date::parse(v));
         let wait = retry_after.and_then(|v| retry_after_ms(v, now, parse_date));
         if let Some(ms) = wait {
-            self.hold_until.set(now + f64::from(ms));
+            self.checks.hold_until.set(now + f64::from(ms));
         }
         let mut message = num_in("status check failed with HTTP ", code.into(), "");
         if let Some(ms) = wait {
             message += &num_in("; retrying after ", ms, " ms as the server asked");
         }
-        if self.throttled.replace(true) {
+        if self.checks.throttled.replace(true) {
             self.event("hold", via, Some(&message));
         } else {
             self.report(ErrorKind::Check, via, &message);

@@ -110,7 +110,9 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
                                 }
                                 None => {}
                             },
-                            Some(PushEvent::Lost(why)) => break lost(ctx, via, &why, proven),
+                            Some(PushEvent::Lost(why)) => {
+                                break lost(ctx, via, Lost::Closed(why), proven)
+                            }
                             None => break proven,
                         }
                         if proven {
@@ -124,16 +126,18 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
                         backoff.reset();
                     }
                     Heard::NotOpened => {
-                        let why = num_in("the connection did not open within ", open_within, " ms");
-                        break lost(ctx, via, &why, false);
+                        break lost(
+                            ctx,
+                            via,
+                            Lost::NotOpened {
+                                within_ms: open_within,
+                            },
+                            false,
+                        );
                     }
                     Heard::Silence => {
-                        let why = num_in(
-                            "nothing heard for ",
-                            liveness.unwrap_or_default(),
-                            " ms (no heartbeat): the connection is taken for dead",
-                        );
-                        break lost(ctx, via, &why, proven);
+                        let silent_ms = liveness.unwrap_or_default();
+                        break lost(ctx, via, Lost::Silent { silent_ms }, proven);
                     }
                     Heard::CaughtUp(verdict) => {
                         catch_up = None;
@@ -206,10 +210,38 @@ enum Heard {
 }
 
 /// Reports a lost connection; passes on whether it had proved itself.
-fn lost(ctx: &Ctx, via: Strategy, why: &str, proven: bool) -> bool {
-    ctx.event("lost", via, Some(why));
-    ctx.report(ErrorKind::Connection, via, why);
+fn lost(ctx: &Ctx, via: Strategy, why: Lost, proven: bool) -> bool {
+    let why = why.text();
+    ctx.event("lost", via, Some(&why));
+    ctx.report(ErrorKind::Connection, via, &why);
     proven
+}
+
+/// Why a connection counts as lost, put into words once, when reported.
+enum Lost {
+    /// The browser closed it or reported an error (its words, from
+    /// [`PushEvent::Lost`]).
+    Closed(String),
+    /// No `open` within `requestTimeoutMs`.
+    NotOpened { within_ms: u32 },
+    /// Heartbeats stopped: nothing heard for this long.
+    Silent { silent_ms: u32 },
+}
+
+impl Lost {
+    fn text(self) -> String {
+        match self {
+            Lost::Closed(why) => why,
+            Lost::NotOpened { within_ms } => {
+                num_in("the connection did not open within ", within_ms, " ms")
+            }
+            Lost::Silent { silent_ms } => num_in(
+                "nothing heard for ",
+                silent_ms,
+                " ms (no heartbeat): the connection is taken for dead",
+            ),
+        }
+    }
 }
 
 /// The silence that means a dead connection, once a heartbeat was heard:
