@@ -58,6 +58,7 @@ fn hex(n: u32) -> String {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::disallowed_macros)] // native only: not in the module
 fn hex(n: u32) -> String {
     format!("{n:x}")
 }
@@ -75,6 +76,7 @@ pub fn in_radix(n: f64, radix: u8) -> String {
 /// A number for a message, as JavaScript prints it, by Rust: `-0` as `0`,
 /// and `NaN` and the infinities in JavaScript's words.
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::disallowed_macros)] // native only: not in the module
 pub fn float(n: f64) -> String {
     if n.is_nan() {
         return "NaN".into();
@@ -89,6 +91,7 @@ pub fn float(n: f64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_macros)] // Rust's own formatting is the reference
 mod tests {
     use super::*;
 

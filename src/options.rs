@@ -15,7 +15,7 @@
 //! [`PartialOptions::resolve`] turns the merged result into a validated
 //! [`Config`].
 
-use crate::display;
+use crate::display::{self, concat};
 use std::fmt;
 
 /// How a watch learns the status.
@@ -260,10 +260,12 @@ fn check_other_name(key: &str) -> Result<(), OptionsError> {
     if CALLBACK_KEYS.contains(&key) {
         return Ok(());
     }
-    err(format!(
-        "unknown option {}; known options are {KNOWN_KEYS}",
-        display::quoted(key),
-    ))
+    err(concat(&[
+        "unknown option ",
+        &display::quoted(key),
+        "; known options are ",
+        KNOWN_KEYS,
+    ]))
 }
 
 impl PartialOptions {
@@ -422,7 +424,7 @@ pub mod read {
                 Got::Unset => "null".into(),
                 Got::Bool(b) => b.to_string(),
                 Got::Number(n) => display::float(*n),
-                Got::Text(s) => format!("the string {}", display::quoted(s)),
+                Got::Text(s) => concat(&["the string ", &display::quoted(s)]),
                 Got::Array => "an array".into(),
                 Got::Object | Got::Types(_) | Got::Entry(_) => "an object".into(),
             }
@@ -508,7 +510,7 @@ pub mod read {
     /// `<key> must be <want>, got <what it got>`: the wording of every value
     /// of the wrong type or out of range.
     pub fn must_be(key: &str, want: &str, got: &Got) -> OptionsError {
-        OptionsError(format!("{key} must be {want}, got {}", got.describe()))
+        OptionsError(concat(&[key, " must be ", want, ", got ", &got.describe()]))
     }
 
     /// A number option: > 0 where `positive`, else >= 0; `Infinity`
@@ -552,7 +554,7 @@ pub mod read {
             .as_deref()
             .is_some_and(|s| s.chars().all(char::is_whitespace))
         {
-            return err(format!("{key} must be a non-empty URL"));
+            return err(concat(&[key, " must be a non-empty URL"]));
         }
         Ok(url)
     }
@@ -573,11 +575,12 @@ pub mod read {
         };
         match Strategy::parse(&name) {
             Some(s) => Ok(Some(s)),
-            None => err(format!(
-                "unknown strategy {}; expected one of {}",
-                display::quoted(&name),
-                Strategy::NAMES_TEXT
-            )),
+            None => err(concat(&[
+                "unknown strategy ",
+                &display::quoted(&name),
+                "; expected one of ",
+                Strategy::NAMES_TEXT,
+            ])),
         }
     }
 
@@ -670,13 +673,14 @@ pub mod read {
         let mut out = Types::new();
         while let Some(key) = map.next_key::<String>()? {
             if key != DEFAULT_TYPE_KEY && key.parse::<i64>().is_err() {
-                return Err(fail(OptionsError(format!(
-                    "types keys must be integer types or {}, got {}",
-                    display::quoted(DEFAULT_TYPE_KEY),
-                    display::quoted(&key)
-                ))));
+                return Err(fail(OptionsError(concat(&[
+                    "types keys must be integer types or ",
+                    &display::quoted(DEFAULT_TYPE_KEY),
+                    ", got ",
+                    &display::quoted(&key),
+                ]))));
             }
-            let name = format!("types[{key}]");
+            let name = concat(&["types[", &key, "]"]);
             let entry = match map.next_value_seed(AnyValue(Want::Entry(&name)))? {
                 Got::Entry(entry) => entry,
                 other => return Err(fail(must_be(&name, "an object", &other))),
@@ -700,7 +704,7 @@ pub mod read {
             match field.as_str() {
                 "label" => {
                     let got = map.next_value_seed(AnyValue(Want::Value))?;
-                    entry.label = text_of(&format!("{name}.label"), got).map_err(fail)?;
+                    entry.label = text_of(&concat(&[name, ".label"]), got).map_err(fail)?;
                 }
                 "eventId" => {
                     entry.event_id = match map.next_value_seed(AnyValue(Want::Value))? {
@@ -708,17 +712,19 @@ pub mod read {
                         Got::Number(n) => Some(EventId::Number(n)),
                         Got::Text(s) => Some(EventId::Text(s)),
                         other => {
-                            let key = format!("{name}.eventId");
+                            let key = concat(&[name, ".eventId"]);
                             return Err(fail(must_be(&key, "a number or string", &other)));
                         }
                     };
                 }
                 "payStatus" => entry.pay_status = map.next_value_seed(Keep)?,
                 other => {
-                    return Err(fail(OptionsError(format!(
-                        "{name} has unknown field {}; expected label, eventId, payStatus",
-                        display::quoted(other)
-                    ))))
+                    return Err(fail(OptionsError(concat(&[
+                        name,
+                        " has unknown field ",
+                        &display::quoted(other),
+                        "; expected label, eventId, payStatus",
+                    ]))))
                 }
             }
         }

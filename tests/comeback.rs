@@ -343,7 +343,7 @@ async fn auto_steps_down_when_its_transport_keeps_failing() {
 /// gives up on it and `auto` moves on to SSE.
 #[wasm_bindgen_test]
 async fn a_connection_that_never_opens_hits_the_connect_deadline() {
-    let hang = format!("{}/_test/hang", ws_server());
+    let hang = ws_server() + "/_test/hang";
     let (no, rec, p) = start_watch(
         "never-opens",
         json!({ "strategy": "auto", "wsUrl": hang, "requestTimeoutMs": 1500 }),

@@ -301,7 +301,7 @@ async fn bad_answers_are_reported_and_watching_goes_on(strategy: &str) {
 }
 
 async fn the_order_number_reaches_the_server_byte_for_byte(strategy: &str) {
-    let no = format!("A&B #1/测试?x=1+2%20 {}", unique("enc"));
+    let no = "A&B #1/测试?x=1+2%20 ".to_owned() + &unique("enc");
     create(&no).await;
     let rec = recorder();
     let p = watch(

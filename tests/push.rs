@@ -370,7 +370,7 @@ async fn auto_falls_back_to_sse_when_websocket_cannot_connect() {
 async fn auto_falls_back_to_long_poll_when_no_push_channel_opens() {
     let no = create(&unique("auto-lp")).await;
     let rec = recorder();
-    let bad_sse = format!("{}/no-such-stream", server());
+    let bad_sse = [server(), "/no-such-stream"].concat();
     let p = watch(
         &no,
         Some(1.0),
