@@ -165,11 +165,7 @@ impl DemoPayer {
     /// Pays `order_no` the way WeChat Pay would: a signed notification to
     /// our own `/notify/wechatpay`.
     pub async fn pay(&self, state: &AppState, order_no: &str) -> Result<(), ApiError> {
-        let order = state
-            .store
-            .get(order_no)
-            .await?
-            .ok_or_else(ApiError::unknown_order)?;
+        let order = state.order(order_no).await?;
         // As without the payer: a closed or expired order is not paid (409).
         if order.status.is_final() && order.status != Status::Paid {
             return Err(ChangeError::Conflict(order.status).into());

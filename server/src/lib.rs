@@ -100,6 +100,14 @@ impl AppState {
         Ok(change)
     }
 
+    /// The order `order_no`, or `404 unknown order`.
+    pub async fn order(&self, order_no: &str) -> Result<store::Snapshot, error::ApiError> {
+        self.store
+            .get(order_no)
+            .await?
+            .ok_or_else(error::ApiError::unknown_order)
+    }
+
     /// Resolves when the server is shutting down.
     pub async fn shutting_down(&self) {
         wait_shutdown(&mut self.shutdown.clone()).await;

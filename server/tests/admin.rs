@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -264,37 +263,13 @@ async fn readyz_follows_redis() {
 #[cfg(unix)]
 #[tokio::test]
 async fn readyz_is_503_during_a_sigterm_drain() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paywatch-server"))
-        .args([
-            "--port",
-            "0",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--test-hooks",
-        ])
-        .args([
-            "--shutdown-timeout-ms",
-            "3000",
-            "--www",
-            "/nonexistent",
-            "--pkg",
-            "/nonexistent",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = |prefix: &str| {
-        let mut l = String::new();
-        stdout.read_line(&mut l).unwrap();
-        l.trim_end()
-            .strip_prefix(prefix)
-            .unwrap_or_else(|| panic!("expected {prefix:?}, got {l:?}"))
-            .to_owned()
-    };
-    let url = line("paywatch-server listening on ");
-    let admin = line("admin listening on ");
+    let mut binary = common::binary::spawn(|c| {
+        c.args(["--admin-listen", "127.0.0.1:0", "--test-hooks"])
+            .args(["--shutdown-timeout-ms", "3000"])
+            .stderr(Stdio::null())
+    });
+    let admin = binary.line("admin listening on ");
+    let common::binary::Binary { mut child, url, .. } = binary;
     let client = reqwest::Client::new();
     let get = |u: String| {
         let c = client.clone();

@@ -1,10 +1,12 @@
 //! The real binary: CLI, the listening line, graceful exit on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_paywatch-server");
+use common::binary::BIN;
 
 #[test]
 fn help_and_bad_arguments() {
@@ -42,30 +44,15 @@ fn help_and_bad_arguments() {
 #[cfg(unix)]
 #[tokio::test]
 async fn prints_listening_line_and_exits_on_sigterm() {
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--heartbeat-ms",
-            "100",
-            "--www",
-            "/nonexistent",
-            "--pkg",
-            "/nonexistent",
-        ])
-        .env("PAYWATCH_API_KEYS", "old-key-0123456789,new-key-0123456789")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("paywatch-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
+    let common::binary::Binary {
+        mut child,
+        mut stdout,
+        url,
+    } = common::binary::spawn(|c| {
+        c.args(["--heartbeat-ms", "100"])
+            .env("PAYWATCH_API_KEYS", "old-key-0123456789,new-key-0123456789")
+            .stderr(Stdio::piped())
+    });
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let client = reqwest::Client::new();
@@ -142,35 +129,16 @@ async fn json_logs_parse_and_hold_no_secret() {
             .to_owned()
     };
     let file = |f: &str| vectors.join(f).to_string_lossy().into_owned();
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-            "--www",
-            "/nonexistent",
-            "--pkg",
-            "/nonexistent",
-        ])
-        .args(["--wechatpay-mchid", &text("mchid.txt")])
-        .args(["--wechatpay-apiv3-key-file", &file("apiv3_key.txt")])
-        .args(["--wechatpay-public-key-file", &file("public_key.pem")])
-        .args(["--wechatpay-public-key-id", &text("public_key_id.txt")])
-        .env("PAYWATCH_API_KEYS", KEY)
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("paywatch-server listening on ")
-        .unwrap()
-        .to_owned();
+    let common::binary::Binary { mut child, url, .. } = common::binary::spawn(|c| {
+        c.args(["--log-format", "json"])
+            .args(["--wechatpay-mchid", &text("mchid.txt")])
+            .args(["--wechatpay-apiv3-key-file", &file("apiv3_key.txt")])
+            .args(["--wechatpay-public-key-file", &file("public_key.pem")])
+            .args(["--wechatpay-public-key-id", &text("public_key_id.txt")])
+            .env("PAYWATCH_API_KEYS", KEY)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+    });
 
     let client = reqwest::Client::new();
     let res = client

@@ -3,7 +3,8 @@
 //! deadlines; SIGTERM with stuck clients still ends in time, with Close 1001
 //! to every WebSocket.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,6 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_paywatch-server");
 const EVIL: &str = "http://evil.example";
 /// Every server here has this `/api` key (from the environment).
 const API_KEY: &str = "security-test-key-0123456789";
@@ -29,34 +29,15 @@ struct Server {
 
 impl Server {
     fn start(flags: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "--port",
-                "0",
-                "--www",
-                "/nonexistent",
-                "--pkg",
-                "/nonexistent",
-            ])
-            .args(flags)
-            .env("PAYWATCH_API_KEYS", API_KEY)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim_end()
-            .strip_prefix("paywatch-server listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let binary = common::binary::spawn(|c| {
+            c.args(flags)
+                .env("PAYWATCH_API_KEYS", API_KEY)
+                .stderr(Stdio::null())
+        });
         Server {
-            addr: url.trim_start_matches("http://").to_string(),
-            url,
-            child,
+            addr: binary.addr().to_owned(),
+            url: binary.url,
+            child: binary.child,
             client: reqwest::Client::new(),
         }
     }

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -23,32 +22,12 @@ const T: Duration = Duration::from_secs(5);
 /// The binary on a free port with the sqlite store at `db`.
 fn spawn(db: &Path) -> (Child, String) {
     let store = format!("sqlite:{}", db.display());
-    let mut child = Command::new(BIN)
-        .args([
-            "--port",
-            "0",
-            "--store",
-            &store,
-            "--www",
-            "/nonexistent",
-            "--pkg",
-            "/nonexistent",
-        ])
-        .env("PAYWATCH_API_KEYS", KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("paywatch-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, url)
+    let binary = common::binary::spawn(|c| {
+        c.args(["--store", &store])
+            .env("PAYWATCH_API_KEYS", KEY)
+            .stderr(Stdio::null())
+    });
+    (binary.child, binary.url)
 }
 
 const NOT_SENT: u8 = 0;

@@ -95,10 +95,5 @@ pub async fn get(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    let order = state
-        .store
-        .get(&no)
-        .await?
-        .ok_or_else(ApiError::unknown_order)?;
-    Ok(Json(order.api_body()).into_response())
+    Ok(Json(state.order(&no).await?.api_body()).into_response())
 }

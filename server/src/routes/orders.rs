@@ -88,12 +88,7 @@ pub async fn get(
     State(state): State<AppState>,
     OrderNo(no): OrderNo,
 ) -> Result<Response, ApiError> {
-    let order = state
-        .store
-        .get(&no)
-        .await?
-        .ok_or_else(ApiError::unknown_order)?;
-    Ok(Json(order.body()).into_response())
+    Ok(Json(state.order(&no).await?.body()).into_response())
 }
 
 /// `POST /orders/{no}/pay` → status body. Paying a paid order is a no-op;
@@ -106,11 +101,7 @@ pub async fn pay(
     let order = match &state.demo_payer {
         Some(payer) => {
             payer.pay(&state, &no).await?;
-            state
-                .store
-                .get(&no)
-                .await?
-                .ok_or_else(ApiError::unknown_order)?
+            state.order(&no).await?
         }
         None => demo_set(&state, &no, Status::Paid).await?,
     };
