@@ -108,6 +108,46 @@ fn machine() -> String {
     format!("{cores} cores, loopback, client and server on the same machine")
 }
 
+/// One request a load loop sends, and the status it must get.
+struct Call {
+    method: &'static str,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+    want: u16,
+}
+
+/// Sends every call over `conns` keep-alive connections (call `i` on
+/// connection `i % conns`); the first unexpected answer is the error.
+async fn send_over(addr: SocketAddr, conns: usize, calls: Vec<Call>) -> io::Result<()> {
+    let calls = Arc::new(calls);
+    let mut tasks = Vec::new();
+    for c in 0..conns.min(calls.len()).max(1) {
+        let calls = calls.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut http = Http::connect(addr).await?;
+            for call in calls.iter().skip(c).step_by(conns) {
+                let (status, body) = http
+                    .request_with(call.method, &call.path, &call.headers, &call.body)
+                    .await?;
+                if status != call.want {
+                    return Err(io::Error::other(format!(
+                        "{} {}: {status} {}",
+                        call.method,
+                        call.path,
+                        String::from_utf8_lossy(&body)
+                    )));
+                }
+            }
+            Ok::<_, io::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(io::Error::other)??;
+    }
+    Ok(())
+}
+
 /// A server process under test.
 struct Server {
     child: Child,
@@ -194,30 +234,17 @@ impl Server {
     /// Creates `n` orders `{prefix}{i}` over a few keep-alive connections.
     async fn create_orders(&self, prefix: &str, n: usize) -> io::Result<Vec<String>> {
         let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
-        let per = n.div_ceil(8).max(1);
-        let mut tasks = Vec::new();
-        for chunk in names.chunks(per) {
-            let chunk = chunk.to_vec();
-            let addr = self.addr;
-            tasks.push(tokio::spawn(async move {
-                let mut http = Http::connect(addr).await?;
-                for no in chunk {
-                    let (status, body) = http
-                        .request("POST", "/orders", &format!("{{\"order_no\":\"{no}\"}}"))
-                        .await?;
-                    if status != 201 {
-                        return Err(io::Error::other(format!(
-                            "create {no}: {status} {}",
-                            String::from_utf8_lossy(&body)
-                        )));
-                    }
-                }
-                Ok::<_, io::Error>(())
-            }));
-        }
-        for t in tasks {
-            t.await.map_err(io::Error::other)??;
-        }
+        let creates = names
+            .iter()
+            .map(|no| Call {
+                method: "POST",
+                path: "/orders".into(),
+                headers: Vec::new(),
+                body: format!("{{\"order_no\":\"{no}\"}}"),
+                want: 201,
+            })
+            .collect();
+        send_over(self.addr, 8, creates).await?;
         Ok(names)
     }
 
@@ -1176,35 +1203,18 @@ async fn durable() -> io::Result<()> {
         ("sqlite", vec!["--store", sqlite.as_str()]),
     ] {
         let server = Server::start(&extra).await?;
+        let auth = ("Authorization", format!("Bearer {BENCH_API_KEY}"));
+        let puts = (0..n)
+            .map(|i| Call {
+                method: "PUT",
+                path: format!("/api/orders/d{i}/status"),
+                headers: vec![auth.clone()],
+                body: r#"{"status":"paid"}"#.into(),
+                want: 200,
+            })
+            .collect();
         let t0 = Instant::now();
-        let mut tasks = Vec::new();
-        for c in 0..conns {
-            let addr = server.addr;
-            tasks.push(tokio::spawn(async move {
-                let mut http = Http::connect(addr).await?;
-                let auth = [("Authorization", format!("Bearer {BENCH_API_KEY}"))];
-                for i in (c..n).step_by(conns) {
-                    let (status, body) = http
-                        .request_with(
-                            "PUT",
-                            &format!("/api/orders/d{i}/status"),
-                            &auth,
-                            r#"{"status":"paid"}"#,
-                        )
-                        .await?;
-                    if status != 200 {
-                        return Err(io::Error::other(format!(
-                            "PUT d{i}: {status} {}",
-                            String::from_utf8_lossy(&body)
-                        )));
-                    }
-                }
-                Ok::<_, io::Error>(())
-            }));
-        }
-        for t in tasks {
-            t.await.map_err(io::Error::other)??;
-        }
+        send_over(server.addr, conns, puts).await?;
         let took = t0.elapsed();
         println!(
             "| {label} | {n} | {:.2} s | {:.0}/s |",
