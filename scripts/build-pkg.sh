@@ -7,7 +7,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 wasm-pack build --release --target web --out-dir pkg
 # The names the module and the glue reach each other by: one or two letters
 # instead of wasm-bindgen's hashed ones (scripts/minify-names.mjs).
-node scripts/minify-names.mjs pkg
+# PAYWATCH_SKIP=minify-names leaves it out, so scripts/measure-rewriters.sh
+# can say what it saves.
+[[ ${PAYWATCH_SKIP:-} == minify-names ]] || node scripts/minify-names.mjs pkg
 # wasm-pack's own wasm-opt step is off (Cargo.toml): Debian's binaryen 108
 # corrupts the externref table; npm's binaryen is current.
 # --flatten --rereloop first rebuilds each function's control flow (binaryen's
@@ -19,18 +21,13 @@ node scripts/minify-names.mjs pkg
 # KB is touched only by a stack already near overflow.
 scripts/node_modules/.bin/wasm-opt pkg/paywatch_bg.wasm -o pkg/paywatch_bg.wasm \
   --flatten --rereloop -Oz --converge \
-  --strip-producers --strip-target-features --low-memory-unused \
+  --strip-producers --strip-target-features --strip-debug --low-memory-unused \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue
-# Similar functions side by side compress better (scripts/order-functions.mjs
-# names them by rank; binaryen moves them; -Oz once more re-packs the
-# encoding, as the first run left it).
-node scripts/order-functions.mjs pkg/paywatch_bg.wasm pkg/ordered.wasm
-scripts/node_modules/.bin/wasm-opt pkg/ordered.wasm -o pkg/paywatch_bg.wasm \
-  --reorder-functions-by-name -Oz --low-memory-unused --strip-debug \
-  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue
-rm pkg/ordered.wasm
+# Whatever the rewriters did, the module must still be valid wasm (the
+# page-level tests, tests/e2e/, then run this very package in three engines).
+node -e 'const b = require("fs").readFileSync("pkg/paywatch_bg.wasm");
+  if (!WebAssembly.validate(b)) { console.error("pkg/paywatch_bg.wasm is not a valid module"); process.exit(1); }' 
 # The mini-program build rewrites the glue as wasm-bindgen wrote it.
 node scripts/build-pkg-miniprogram.mjs
 node scripts/build-pkg.mjs

@@ -1,5 +1,5 @@
 // Reading and writing the parts of a wasm binary that the package build
-// rewrites (scripts/minify-names.mjs, scripts/order-functions.mjs): sections,
+// rewrites (scripts/minify-names.mjs): sections,
 // LEB128 numbers, names, and the import entries to step over.
 
 /** The sections after the 8-byte header: `{ id, body }`, in order. */
