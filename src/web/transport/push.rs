@@ -49,113 +49,9 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
         }
         ctx.count_attempt();
         ctx.event("connect", via, None);
-        // One session: the connection is read until it reports a final
-        // verdict (returned) or is lost; `proven`: whether it had proved
-        // itself.
-        let proven = 'session: {
-            let mut conn = match connect(ctx) {
-                Ok(conn) => conn,
-                Err(why) => {
-                    ctx.report(ErrorKind::Connection, via, &why);
-                    break 'session false;
-                }
-            };
-            let open_within = ctx.config.request_timeout_ms;
-            let mut opening = Some(sleep_ms(open_within));
-            let mut proven = false;
-            let mut proving = None;
-            let mut catch_up: Option<Held<Verdict>> = None;
-            let mut liveness: Option<u32> = None;
-            let mut silence = None;
-            loop {
-                let heard = poll_fn(|cx| {
-                    Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
-                        Heard::Event(event)
-                    } else if let Some(Poll::Ready(v)) =
-                        catch_up.as_mut().map(|c| c.as_mut().poll(cx))
-                    {
-                        Heard::CaughtUp(v)
-                    } else if ctx.wake.take(cx) {
-                        Heard::Woken
-                    } else if fired(&mut proving, cx) {
-                        Heard::Proven
-                    } else if fired(&mut opening, cx) {
-                        Heard::NotOpened
-                    } else if fired(&mut silence, cx) {
-                        Heard::Silence
-                    } else {
-                        return Poll::Pending;
-                    })
-                })
-                .await;
-                match heard {
-                    Heard::Event(event) => {
-                        match event {
-                            Some(PushEvent::Open) => {
-                                opening = None;
-                                proving = Some(sleep_ms(PROVEN_AFTER_MS));
-                                ctx.event("open", via, None);
-                                catch_up = Some(Box::pin(ctx.catch_up()));
-                            }
-                            Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
-                                Some(Pushed::Status(verdict)) => {
-                                    if verdict.is_final() {
-                                        return Some(Final { verdict, via });
-                                    }
-                                    proven = true;
-                                }
-                                Some(Pushed::Heartbeat(every)) => {
-                                    liveness = liveness.or_else(|| liveness_ms(ctx, every));
-                                    proven = true;
-                                }
-                                None => {}
-                            },
-                            Some(PushEvent::Lost(why)) => {
-                                break lost(ctx, via, Lost::Closed(why), proven)
-                            }
-                            None => break proven,
-                        }
-                        if proven {
-                            backoff.reset();
-                        }
-                        // Anything heard proves the connection alive.
-                        silence = liveness.map(sleep_ms);
-                    }
-                    Heard::Proven => {
-                        proven = true;
-                        backoff.reset();
-                    }
-                    Heard::NotOpened => {
-                        break lost(
-                            ctx,
-                            via,
-                            Lost::NotOpened {
-                                within_ms: open_within,
-                            },
-                            false,
-                        );
-                    }
-                    Heard::Silence => {
-                        let silent_ms = liveness.unwrap_or_default();
-                        break lost(ctx, via, Lost::Silent { silent_ms }, proven);
-                    }
-                    Heard::CaughtUp(verdict) => {
-                        catch_up = None;
-                        if verdict.is_final() {
-                            return Some(Final {
-                                verdict,
-                                via: Strategy::Poll,
-                            });
-                        }
-                    }
-                    Heard::Woken => {
-                        // The page came back: check now, whatever the connection says.
-                        if ctx.answer_wake() {
-                            catch_up = Some(Box::pin(ctx.catch_up()));
-                        }
-                    }
-                }
-            }
+        let proven = match session(ctx, via, connect, &mut backoff).await {
+            Session::Final(f) => return Some(f),
+            Session::Lost { proven } => proven,
         };
         if proven {
             ever_proven = true;
@@ -166,39 +62,165 @@ pub async fn run(ctx: &Ctx, via: Strategy, connect: Connect, fall_back: bool) ->
         if fall_back && (!ever_proven || failed_since_proven >= STEP_DOWN_AFTER) {
             return None;
         }
-        let delay = backoff.next_delay(js_sys::Math::random());
-        ctx.event("reconnect", via, Some(&num_in("in ", delay, " ms")));
-        // The wait, with an HTTP check meanwhile after a few failures. A
-        // wake-up ends it at once and stays raised, so the next session
-        // checks before its connection opens.
-        let mut wait = Some(sleep_ms(delay));
-        let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
-        let mut check = check_meanwhile.then(|| Box::pin(ctx.check(Strategy::Poll, None)));
-        let done = poll_fn(|cx| {
-            if let Some(Poll::Ready(answer)) = check.as_mut().map(|c| c.as_mut().poll(cx)) {
-                check = None;
-                if let Some(verdict) = answer.filter(|v| v.is_final()) {
-                    let via = Strategy::Poll;
-                    return Poll::Ready(Some(Final { verdict, via }));
-                }
-            }
-            if fired(&mut wait, cx) {
-                return Poll::Ready(None);
-            }
-            if ctx.wake.take(cx) && check.is_none() {
-                ctx.wake.raise();
-                return Poll::Ready(None);
-            }
-            Poll::Pending
-        })
-        .await;
-        if done.is_some() {
-            return done;
+        if let Some(f) = reconnect_wait(ctx, via, &mut backoff).await {
+            return Some(f);
         }
     }
 }
 
-/// What woke a session up.
+/// How one session ended.
+enum Session {
+    /// A final verdict, from the connection or a catch-up check.
+    Final(Final),
+    /// The connection is gone; whether it had proved itself.
+    Lost { proven: bool },
+}
+
+/// One session: opens a connection and reads it until it reports a final
+/// verdict or is lost. When several things are ready at once, they are
+/// taken in this order (see [`Heard`]): what the connection said, the
+/// catch-up check's answer, a wake-up, then the timers (proven, not
+/// opened, silence).
+async fn session(ctx: &Ctx, via: Strategy, connect: Connect, backoff: &mut Backoff) -> Session {
+    let mut conn = match connect(ctx) {
+        Ok(conn) => conn,
+        Err(why) => {
+            ctx.report(ErrorKind::Connection, via, &why);
+            return Session::Lost { proven: false };
+        }
+    };
+    let open_within = ctx.config.request_timeout_ms;
+    let mut opening = Some(sleep_ms(open_within));
+    let mut proven = false;
+    let mut proving = None;
+    let mut catch_up: Option<Held<Verdict>> = None;
+    let mut liveness: Option<u32> = None;
+    let mut silence = None;
+    loop {
+        let heard = poll_fn(|cx| {
+            Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
+                Heard::Event(event)
+            } else if let Some(Poll::Ready(v)) = catch_up.as_mut().map(|c| c.as_mut().poll(cx)) {
+                Heard::CaughtUp(v)
+            } else if ctx.wake.take(cx) {
+                Heard::Woken
+            } else if fired(&mut proving, cx) {
+                Heard::Proven
+            } else if fired(&mut opening, cx) {
+                Heard::NotOpened
+            } else if fired(&mut silence, cx) {
+                Heard::Silence
+            } else {
+                return Poll::Pending;
+            })
+        })
+        .await;
+        match heard {
+            Heard::Event(event) => {
+                match event {
+                    Some(PushEvent::Open) => {
+                        opening = None;
+                        proving = Some(sleep_ms(PROVEN_AFTER_MS));
+                        ctx.event("open", via, None);
+                        catch_up = Some(Box::pin(ctx.catch_up()));
+                    }
+                    Some(PushEvent::Message(text)) => match ctx.read_push(via, &text) {
+                        Some(Pushed::Status(verdict)) => {
+                            if verdict.is_final() {
+                                return Session::Final(Final { verdict, via });
+                            }
+                            proven = true;
+                        }
+                        Some(Pushed::Heartbeat(every)) => {
+                            liveness = liveness.or_else(|| liveness_ms(ctx, every));
+                            proven = true;
+                        }
+                        None => {}
+                    },
+                    Some(PushEvent::Lost(why)) => {
+                        return Session::Lost {
+                            proven: lost(ctx, via, Lost::Closed(why), proven),
+                        }
+                    }
+                    None => return Session::Lost { proven },
+                }
+                if proven {
+                    backoff.reset();
+                }
+                // Anything heard proves the connection alive.
+                silence = liveness.map(sleep_ms);
+            }
+            Heard::Proven => {
+                proven = true;
+                backoff.reset();
+            }
+            Heard::NotOpened => {
+                let why = Lost::NotOpened {
+                    within_ms: open_within,
+                };
+                return Session::Lost {
+                    proven: lost(ctx, via, why, false),
+                };
+            }
+            Heard::Silence => {
+                let silent_ms = liveness.unwrap_or_default();
+                return Session::Lost {
+                    proven: lost(ctx, via, Lost::Silent { silent_ms }, proven),
+                };
+            }
+            Heard::CaughtUp(verdict) => {
+                catch_up = None;
+                if verdict.is_final() {
+                    return Session::Final(Final {
+                        verdict,
+                        via: Strategy::Poll,
+                    });
+                }
+            }
+            Heard::Woken => {
+                // The page came back: check now, whatever the connection says.
+                if ctx.answer_wake() {
+                    catch_up = Some(Box::pin(ctx.catch_up()));
+                }
+            }
+        }
+    }
+}
+
+/// The wait before the next connection: the backoff's delay, with an HTTP
+/// check meanwhile after a few failures. A wake-up ends it at once and
+/// stays raised, so the next session checks before its connection opens.
+/// `Some` when that check saw a final verdict.
+async fn reconnect_wait(ctx: &Ctx, via: Strategy, backoff: &mut Backoff) -> Option<Final> {
+    let delay = backoff.next_delay(js_sys::Math::random());
+    ctx.event("reconnect", via, Some(&num_in("in ", delay, " ms")));
+    let mut wait = Some(sleep_ms(delay));
+    let check_meanwhile = backoff.failures() >= CHECK_WHILE_DOWN_AFTER;
+    let mut check = check_meanwhile.then(|| Box::pin(ctx.check(Strategy::Poll, None)));
+    poll_fn(|cx| {
+        if let Some(Poll::Ready(answer)) = check.as_mut().map(|c| c.as_mut().poll(cx)) {
+            check = None;
+            if let Some(verdict) = answer.filter(|v| v.is_final()) {
+                let via = Strategy::Poll;
+                return Poll::Ready(Some(Final { verdict, via }));
+            }
+        }
+        if fired(&mut wait, cx) {
+            return Poll::Ready(None);
+        }
+        if ctx.wake.take(cx) && check.is_none() {
+            ctx.wake.raise();
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// What woke a session up, in the order a session looks (the first ready
+/// one wins): the connection's event first, so that a final status it
+/// pushed is never passed over, then the catch-up answer, a wake-up, and
+/// the three timers.
 enum Heard {
     /// The connection said something, or ended (`None`).
     Event(Option<PushEvent>),
