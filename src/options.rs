@@ -269,31 +269,31 @@ fn check_other_name(key: &str) -> Result<(), OptionsError> {
 }
 
 impl PartialOptions {
-    /// Fills in the defaults. `ws_url` stays `None` when unset: only the
-    /// browser knows the page's host, so the edge supplies `ws(s)://<host>/ws`.
+    /// This layer over the defaults ([`Config::default`]), each value
+    /// turned into what the transports use (whole milliseconds; `None` for
+    /// `Infinity`). `ws_url` stays `None` when unset: only the browser knows
+    /// the page's host, so the edge supplies `ws(s)://<host>/ws`.
     pub fn resolve(self) -> Config {
-        let types = merge_types(&seed_types(), self.types);
+        let d = Config::default();
         Config {
-            strategy: self.strategy.unwrap_or(Strategy::Poll),
-            endpoint: self.endpoint.unwrap_or_else(|| "/pay".into()),
-            action: self
-                .action
-                .unwrap_or_else(|| "check_pay_status_by_order".into()),
-            interval_ms: to_ms(self.interval_ms.unwrap_or(2000.0)),
-            long_poll_wait_sec: to_ms(self.long_poll_wait_sec.unwrap_or(25.0)),
-            sse_url: self.sse_url.unwrap_or_else(|| "/payment-status".into()),
+            strategy: self.strategy.unwrap_or(d.strategy),
+            endpoint: self.endpoint.unwrap_or(d.endpoint),
+            action: self.action.unwrap_or(d.action),
+            interval_ms: self.interval_ms.map_or(d.interval_ms, to_ms),
+            long_poll_wait_sec: self.long_poll_wait_sec.map_or(d.long_poll_wait_sec, to_ms),
+            sse_url: self.sse_url.unwrap_or(d.sse_url),
             ws_url: self.ws_url,
-            timeout_ms: finite_ms(self.timeout_ms.unwrap_or(900_000.0)),
-            request_timeout_ms: to_ms(self.request_timeout_ms.unwrap_or(10_000.0)),
-            slow_after_ms: finite_ms(self.slow_after_ms.unwrap_or(60_000.0)),
-            slow_interval_ms: to_ms(self.slow_interval_ms.unwrap_or(10_000.0)),
+            timeout_ms: self.timeout_ms.map_or(d.timeout_ms, finite_ms),
+            request_timeout_ms: self.request_timeout_ms.map_or(d.request_timeout_ms, to_ms),
+            slow_after_ms: self.slow_after_ms.map_or(d.slow_after_ms, finite_ms),
+            slow_interval_ms: self.slow_interval_ms.map_or(d.slow_interval_ms, to_ms),
             liveness_ms: self.liveness_ms.map(finite_ms),
-            types,
-            analytics: self.analytics.unwrap_or(true),
-            exclusive: self.exclusive.unwrap_or(true),
-            cross_tab: self.cross_tab.unwrap_or(true),
-            paid_marker_ms: to_ms(self.paid_marker_ms.unwrap_or(DEFAULT_MARKER_MS.into())),
-            share_watch: self.share_watch.unwrap_or(true),
+            types: merge_types(&d.types, self.types),
+            analytics: self.analytics.unwrap_or(d.analytics),
+            exclusive: self.exclusive.unwrap_or(d.exclusive),
+            cross_tab: self.cross_tab.unwrap_or(d.cross_tab),
+            paid_marker_ms: self.paid_marker_ms.map_or(d.paid_marker_ms, to_ms),
+            share_watch: self.share_watch.unwrap_or(d.share_watch),
         }
     }
 }
@@ -353,6 +353,33 @@ pub struct Config {
     pub paid_marker_ms: u32,
     /// Only the leader tab runs the transport (`shareWatch`).
     pub share_watch: bool,
+}
+
+/// Every default, in one place (each [`PartialOptions`] field's doc line
+/// says its own).
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            strategy: Strategy::Poll,
+            endpoint: "/pay".into(),
+            action: "check_pay_status_by_order".into(),
+            interval_ms: 2000,
+            long_poll_wait_sec: 25,
+            sse_url: "/payment-status".into(),
+            ws_url: None,
+            timeout_ms: Some(900_000),
+            request_timeout_ms: 10_000,
+            slow_after_ms: Some(60_000),
+            slow_interval_ms: 10_000,
+            liveness_ms: None,
+            types: seed_types(),
+            analytics: true,
+            exclusive: true,
+            cross_tab: true,
+            paid_marker_ms: DEFAULT_MARKER_MS,
+            share_watch: true,
+        }
+    }
 }
 
 impl Config {
