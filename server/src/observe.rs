@@ -5,7 +5,10 @@
 //! A plain tower layer rather than `axum::middleware::from_fn`: a held
 //! long-poll keeps its request's future alive for up to a minute, and
 //! `from_fn` keeps a boxed clone of the route's service in it (about 2 KB a
-//! waiter, measured by `paywatch-bench mix`); this keeps some 80 bytes.
+//! waiter, measured by `paywatch-bench mix`); this keeps some 80 bytes. Nor
+//! tower-http's `TraceLayer`: its response hook sees neither the request
+//! nor the matched route, which the count by route needs, short of a live
+//! span per held request.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -150,7 +150,9 @@ async fn metrics_move_as_a_scripted_run_says() {
             .iter()
             .map(|t| value(&m, "paywatch_waiters", &[("transport", t)]))
             .sum();
-        if open == 0.0 || Instant::now() > deadline {
+        let closed = value(&m, "paywatch_connections_closed_total", &[])
+            - value(&before, "paywatch_connections_closed_total", &[]);
+        if (open == 0.0 && closed >= 2.0) || Instant::now() > deadline {
             break m;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -197,6 +199,9 @@ async fn metrics_move_as_a_scripted_run_says() {
     );
     let opened = counter("paywatch_connections_opened_total", &[]);
     assert!(opened >= 3.0, "{opened} connections opened");
+    // The SSE stream's and the WebSocket's connections ended with them.
+    let closed = counter("paywatch_connections_closed_total", &[]);
+    assert!(closed >= 2.0, "{closed} connections closed");
     assert_eq!(
         value(&after, "paywatch_redis_connected", &[]),
         0.0,
