@@ -18,6 +18,7 @@ use crate::options::Strategy;
 use crate::schedule::Backoff;
 use crate::status::Verdict;
 use crate::web::hooks::ErrorKind;
+use futures::{select_biased, FutureExt, StreamExt};
 use std::future::{poll_fn, Future};
 use std::task::Poll;
 
@@ -77,10 +78,7 @@ enum Session {
 }
 
 /// One session: opens a connection and reads it until it reports a final
-/// verdict or is lost. When several things are ready at once, they are
-/// taken in this order (see [`Heard`]): what the connection said, the
-/// catch-up check's answer, a wake-up, then the timers (proven, not
-/// opened, silence).
+/// verdict or is lost.
 async fn session(ctx: &Ctx, via: Strategy, connect: Connect, backoff: &mut Backoff) -> Session {
     let mut conn = match connect(ctx) {
         Ok(conn) => conn,
@@ -97,24 +95,21 @@ async fn session(ctx: &Ctx, via: Strategy, connect: Connect, backoff: &mut Backo
     let mut liveness: Option<u32> = None;
     let mut silence = None;
     loop {
-        let heard = poll_fn(|cx| {
-            Poll::Ready(if let Poll::Ready(event) = conn.as_mut().poll_next(cx) {
-                Heard::Event(event)
-            } else if let Some(Poll::Ready(v)) = catch_up.as_mut().map(|c| c.as_mut().poll(cx)) {
-                Heard::CaughtUp(v)
-            } else if ctx.wake.take(cx) {
-                Heard::Woken
-            } else if fired(&mut proving, cx) {
-                Heard::Proven
-            } else if fired(&mut opening, cx) {
-                Heard::NotOpened
-            } else if fired(&mut silence, cx) {
-                Heard::Silence
-            } else {
-                return Poll::Pending;
-            })
-        })
-        .await;
+        // The first ready arm wins, in this order: what the connection
+        // said (a final status it pushed is never passed over), the
+        // catch-up check's answer, a wake-up, then the timers.
+        let caught = poll_fn(|cx| match catch_up.as_mut() {
+            Some(check) => check.as_mut().poll(cx),
+            None => Poll::Pending,
+        });
+        let heard = select_biased! {
+            event = conn.next().fuse() => Heard::Event(event),
+            verdict = caught.fuse() => Heard::CaughtUp(verdict),
+            () = woken(ctx).fuse() => Heard::Woken,
+            () = until(&mut proving).fuse() => Heard::Proven,
+            () = until(&mut opening).fuse() => Heard::NotOpened,
+            () = until(&mut silence).fuse() => Heard::Silence,
+        };
         match heard {
             Heard::Event(event) => {
                 match event {
@@ -217,10 +212,7 @@ async fn reconnect_wait(ctx: &Ctx, via: Strategy, backoff: &mut Backoff) -> Opti
     .await
 }
 
-/// What woke a session up, in the order a session looks (the first ready
-/// one wins): the connection's event first, so that a final status it
-/// pushed is never passed over, then the catch-up answer, a wake-up, and
-/// the three timers.
+/// What woke a session up (the arms of its `select_biased!`, in order).
 enum Heard {
     /// The connection said something, or ended (`None`).
     Event(Option<PushEvent>),
@@ -229,6 +221,28 @@ enum Heard {
     Proven,
     NotOpened,
     Silence,
+}
+
+/// Resolves when the page asks for a check now (`ctx.wake`).
+fn woken(ctx: &Ctx) -> impl Future<Output = ()> + '_ {
+    poll_fn(|cx| {
+        if ctx.wake.take(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+}
+
+/// Resolves when the timer in `slot` fires (never while there is none).
+fn until(slot: &mut Option<super::Sleep>) -> impl Future<Output = ()> + '_ {
+    poll_fn(move |cx| {
+        if fired(slot, cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
 }
 
 /// Reports a lost connection; passes on whether it had proved itself.
