@@ -228,10 +228,15 @@ async fn json_logs_parse_and_hold_no_secret() {
     assert_eq!(changed[0]["fields"]["order_no"], "LOG-1");
     assert_eq!(changed[0]["fields"]["source"], "api");
     assert!(
-        lines
-            .iter()
-            .any(|v| v["level"] == "WARN" && v.to_string().contains("wechatpay")),
-        "a warning for the refused notification: {logs}"
+        lines.iter().any(|v| {
+            let f = &v["fields"];
+            v["level"] == "WARN"
+                && f["message"] == "notification refused"
+                && f["platform"] == "wechatpay"
+                && f["result"] == "forged"
+                && f["reason"].as_str().is_some_and(|r| !r.is_empty())
+        }),
+        "a warning for the refused notification, with its reason: {logs}"
     );
     for secret in [
         KEY,
