@@ -55,9 +55,6 @@ async fn scrape(s: &TestServer) -> Scrape {
         .text()
         .await
         .unwrap();
-    if std::env::var_os("SHOW_METRICS").is_some() {
-        eprintln!("{text}");
-    }
     Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text")
 }
 
