@@ -88,6 +88,11 @@ pub struct Args {
     /// public listener [default: off]
     #[arg(long, env = "PAYWATCH_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<SocketAddr>,
+    /// Only the payer watches: every check, long-poll, SSE stream and
+    /// WebSocket subscription must carry the order's watch token, signed
+    /// with the secret in this file (at least 32 bytes) [default: off]
+    #[arg(long, env = "PAYWATCH_WATCH_SECRET_FILE", value_name = "PATH")]
+    pub watch_secret_file: Option<PathBuf>,
     /// The /_test/ routes: stats and fault injection (never in production)
     /// [default: false]
     #[arg(long, env = "PAYWATCH_TEST_HOOKS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
@@ -244,6 +249,7 @@ impl Args {
             retention: self.retention.or(under.retention),
             log_format: self.log_format.or(under.log_format),
             admin_listen: self.admin_listen.or(under.admin_listen),
+            watch_secret_file: self.watch_secret_file.or(under.watch_secret_file),
             test_hooks: self.test_hooks.or(under.test_hooks),
             api_key_file: self.api_key_file.or(under.api_key_file),
             wechatpay_mchid: self.wechatpay_mchid.or(under.wechatpay_mchid),
@@ -409,6 +415,7 @@ impl Args {
             },
             log_json: self.log_format == Some(LogFormat::Json),
             admin_listen: self.admin_listen,
+            watch_secret_file: self.watch_secret_file.clone(),
             notify_clock: None,
         })
     }

@@ -40,6 +40,9 @@ pub struct Config {
     pub payments: Payments,
     /// `--log-format json`: one JSON object a line on stderr (else text).
     pub log_json: bool,
+    /// `--watch-secret-file`: only a bearer of the order's watch token may
+    /// watch it ([`crate::watch_token`]).
+    pub watch_secret_file: Option<PathBuf>,
     /// `--admin-listen HOST:PORT`: serve `/metrics`, `/healthz` and
     /// `/readyz` there (never on the public listener). Off by default.
     pub admin_listen: Option<std::net::SocketAddr>,
@@ -92,6 +95,7 @@ impl Default for Config {
             payments: Payments::default(),
             log_json: false,
             admin_listen: None,
+            watch_secret_file: None,
             notify_clock: None,
         }
     }

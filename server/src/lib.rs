@@ -35,6 +35,7 @@ pub mod payments;
 pub mod routes;
 pub mod serve;
 pub mod store;
+pub mod watch_token;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -80,6 +81,8 @@ pub struct AppState {
     /// `--demo-payer`: the demo's pay button signs a real notification.
     pub demo_payer: Option<Arc<DemoPayer>>,
     pub metrics: Arc<Metrics>,
+    /// `--watch-secret-file`: every watch must carry the order's token.
+    pub watch: Option<Arc<watch_token::WatchTokens>>,
 }
 
 impl AppState {
@@ -98,6 +101,17 @@ impl AppState {
             self.metrics.status_change(set.source.as_str());
         }
         Ok(change)
+    }
+
+    /// With `--watch-secret-file`, whether `token` lets its bearer watch
+    /// `order_no` (`403` naming why not); without it, everyone may.
+    pub fn may_watch(&self, order_no: &str, token: Option<&str>) -> Result<(), error::ApiError> {
+        let Some(tokens) = &self.watch else {
+            return Ok(());
+        };
+        tokens
+            .check(order_no, token, store::now_ms() / 1000)
+            .map_err(|why| error::ApiError::Forbidden(why.reason()))
     }
 
     /// The order `order_no`, or `404 unknown order`.
@@ -228,6 +242,19 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         None => None,
     };
     let metrics = Arc::new(Metrics::default());
+    let watch = match &config.watch_secret_file {
+        Some(path) => {
+            let text = std::fs::read(path).map_err(|e| {
+                io::Error::other(format!("--watch-secret-file {}: {e}", path.display()))
+            })?;
+            let secret = text.strip_suffix(b"\n").unwrap_or(&text);
+            let secret = secret.strip_suffix(b"\r").unwrap_or(secret);
+            Some(Arc::new(watch_token::WatchTokens::new(secret).map_err(
+                |e| io::Error::other(format!("--watch-secret-file {}: {e}", path.display())),
+            )?))
+        }
+        None => None,
+    };
     let memory = || {
         MemoryStore::with_limits(limits.max_orders, limits.keep_ended).with_metrics(metrics.clone())
     };
@@ -254,6 +281,7 @@ pub async fn start(config: Config) -> io::Result<RunningServer> {
         sources: Arc::new(sources),
         demo_payer,
         metrics,
+        watch,
     };
     let admin = match admin_listener {
         Some(listener) => Some(start_admin(listener, state.clone(), &limits)?),

@@ -4,6 +4,7 @@
 //!
 //! * `POST /api/orders` `{order_no?, ttl_ms?, amount?}` → `201`, or `200`
 //!   for the same order again, or `409` for the same number with other fields;
+//!   with `--watch-secret-file` the answer carries the order's `watch_token`;
 //! * `PUT /api/orders/{no}/status` `{status}` → `200 {order_no, status,
 //!   changed}`; a final status never changes (`409`); an order never seen is
 //!   recorded with that status;
@@ -26,6 +27,9 @@ use super::OrderNo;
 use crate::error::ApiError;
 use crate::store::{SetStatus, Source, Status};
 use crate::AppState;
+
+/// How long a minted watch token outlives its order's `expires_at`.
+pub const WATCH_TOKEN_GRACE_SECS: u64 = 24 * 3600;
 
 /// The key check in front of every `/api` route.
 pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -54,7 +58,14 @@ pub async fn create(State(state): State<AppState>, body: Bytes) -> Result<Respon
     } else {
         StatusCode::OK
     };
-    Ok((code, Json(created.snapshot.api_body())).into_response())
+    let mut body = created.snapshot.api_body();
+    if let Some(tokens) = &state.watch {
+        // Valid a day past the order's own expiry: the page may still ask
+        // after the order ended.
+        let exp = created.snapshot.expires_at / 1000 + WATCH_TOKEN_GRACE_SECS;
+        body["watch_token"] = tokens.mint(&created.snapshot.order_no, exp).into();
+    }
+    Ok((code, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]

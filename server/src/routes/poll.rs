@@ -42,6 +42,8 @@ struct Query {
     action: Option<String>,
     order_no: Option<String>,
     wait: Option<String>,
+    /// The order's watch token (`--watch-secret-file`).
+    token: Option<String>,
 }
 
 fn parse_query(raw: &str) -> Query {
@@ -49,12 +51,14 @@ fn parse_query(raw: &str) -> Query {
         action: None,
         order_no: None,
         wait: None,
+        token: None,
     };
     for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
         let slot = match &*k {
             "action" => &mut q.action,
             "order_no" => &mut q.order_no,
             "wait" => &mut q.wait,
+            "token" => &mut q.token,
             _ => continue,
         };
         // First occurrence wins.
@@ -77,6 +81,9 @@ async fn answer(state: &AppState, raw: String) -> Response {
         _ => return ApiError::bad_request("missing order_no").into_response(),
     };
     if let Err(e) = super::check_order_no(&order_no) {
+        return e.into_response();
+    }
+    if let Err(e) = state.may_watch(&order_no, q.token.as_deref()) {
         return e.into_response();
     }
     let mut wait = match q.wait.as_deref().map(str::parse::<f64>) {

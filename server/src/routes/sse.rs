@@ -37,6 +37,8 @@ use crate::{wait_shutdown, AppState};
 #[derive(Deserialize)]
 pub struct Params {
     order_no: Option<String>,
+    /// The order's watch token (`--watch-secret-file`).
+    token: Option<String>,
 }
 
 pub async fn stream(
@@ -44,12 +46,18 @@ pub async fn stream(
     headers: HeaderMap,
     query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let order_no = match query {
-        Ok(Query(Params { order_no: Some(no) })) if !no.is_empty() => no,
+    let (order_no, token) = match query {
+        Ok(Query(Params {
+            order_no: Some(no),
+            token,
+        })) if !no.is_empty() => (no, token),
         Ok(_) => return ApiError::bad_request("missing order_no").into_response(),
         Err(_) => return ApiError::bad_request("bad query").into_response(),
     };
     if let Err(e) = super::check_order_no(&order_no) {
+        return e.into_response();
+    }
+    if let Err(e) = state.may_watch(&order_no, token.as_deref()) {
         return e.into_response();
     }
     let last_event_id = headers

@@ -40,6 +40,7 @@ use tokio::task::{AbortHandle, JoinSet};
 
 use super::sse::recv_control;
 use crate::doors::{self, ClientAddr, WaiterSlot};
+use crate::error::ApiError;
 use crate::hooks::{Control, GaugeKind};
 use crate::limits::{MAX_WS_MESSAGE_BYTES, WS_MAX_WRITE_BUFFER_BYTES, WS_READ_BUFFER_BYTES};
 use crate::metrics::Transport;
@@ -77,6 +78,9 @@ struct Subscribe {
     /// Ask for application heartbeat frames on this socket.
     #[serde(default)]
     heartbeat: bool,
+    /// The order's watch token (`--watch-secret-file`).
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// What subscription tasks ask the socket task to do.
@@ -135,8 +139,18 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                     Message::Close(_) => break,
                 };
                 let reply = match serde_json::from_str::<Subscribe>(&text) {
-                    Ok(Subscribe { order_no, heartbeat }) if !order_no.is_empty() => {
-                        match super::check_order_no(&order_no) {
+                    Ok(Subscribe { order_no, heartbeat, token }) if !order_no.is_empty() => {
+                        match super::check_order_no(&order_no)
+                            .and_then(|()| state.may_watch(&order_no, token.as_deref()))
+                        {
+                            Err(refused @ ApiError::Forbidden(_)) => {
+                                // A watch without its token: the socket is
+                                // closed with 1008 (policy violation).
+                                let reason = refused.message();
+                                let _ = send_json(&mut socket, json!({"error": reason, "order_no": order_no})).await;
+                                close_and_wait(&mut socket, close_code::POLICY, "watch token refused").await;
+                                break;
+                            }
                             Ok(()) => {
                                 let muted = state.hooks.as_ref().is_some_and(|h| h.behavior(&order_no).no_heartbeat);
                                 app_heartbeat |= heartbeat && !muted;
@@ -166,21 +180,7 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
                 }
                 Out::Refuse(order_no, reason) => {
                     let _ = send_json(&mut socket, json!({"error": reason, "order_no": order_no})).await;
-                    let closing = socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code: close_code::AGAIN,
-                            reason: reason.into(),
-                        })))
-                        .await;
-                    if closing.is_ok() {
-                        // As at shutdown: wait for the client's Close reply, so
-                        // no unread pong turns the end into a reset that
-                        // destroys the error frame before the client reads it.
-                        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
-                            while let Some(Ok(_)) = socket.recv().await {}
-                        })
-                        .await;
-                    }
+                    close_and_wait(&mut socket, close_code::AGAIN, reason).await;
                     break;
                 }
                 Out::Drop => break,
@@ -196,20 +196,24 @@ async fn serve_socket(state: AppState, mut socket: WebSocket, client: IpAddr) {
             }
             _ = wait_shutdown(&mut shutdown) => {
                 tasks.abort_all();
-                if socket.send(close(close_code::AWAY, "server shutting down")).await.is_ok() {
-                    // Read until the client's Close reply, so the connection
-                    // ends with a FIN rather than a reset that could destroy
-                    // the 1001 before the client reads it.
-                    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
-                        while let Some(Ok(_)) = socket.recv().await {}
-                    })
-                    .await;
-                }
+                close_and_wait(&mut socket, close_code::AWAY, "server shutting down").await;
                 break;
             }
         }
     }
     tasks.abort_all();
+}
+
+/// Sends Close `code`, then reads until the client's Close reply (within
+/// [`CLOSE_REPLY_WAIT`]), so the connection ends with a FIN rather than a
+/// reset that could destroy the last frames before the client reads them.
+async fn close_and_wait(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    if socket.send(close(code, reason)).await.is_ok() {
+        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+            while let Some(Ok(_)) = socket.recv().await {}
+        })
+        .await;
+    }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

@@ -46,6 +46,8 @@ pub struct Options {
     pub sqlite: Option<PathBuf>,
     /// `--retention` (else the default).
     pub retention: Option<Duration>,
+    /// `--watch-secret-file`.
+    pub watch_secret_file: Option<PathBuf>,
 }
 
 /// The limits the functional tests run with.
@@ -72,6 +74,7 @@ impl Default for Options {
             admin: false,
             sqlite: None,
             retention: None,
+            watch_secret_file: None,
         }
     }
 }
@@ -99,6 +102,7 @@ pub async fn start_with(opts: Options) -> TestServer {
         admin_listen: opts.admin.then(|| "127.0.0.1:0".parse().unwrap()),
         sqlite: opts.sqlite,
         retention: opts.retention.unwrap_or(Config::default().retention),
+        watch_secret_file: opts.watch_secret_file,
         ..Config::default()
     };
     let server = paywatch_server::start(config).await.expect("server starts");
