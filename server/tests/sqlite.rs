@@ -19,15 +19,32 @@ const KEY: &str = "sqlite-test-key-0123456789";
 const BIN: &str = env!("CARGO_BIN_EXE_paywatch-server");
 const T: Duration = Duration::from_secs(5);
 
+/// A server process that is killed (SIGKILL) when dropped, also when a
+/// test panics half-way.
+struct Killed(Child);
+
+impl Killed {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The binary on a free port with the sqlite store at `db`.
-fn spawn(db: &Path) -> (Child, String) {
+fn spawn(db: &Path) -> (Killed, String) {
     let store = format!("sqlite:{}", db.display());
     let binary = common::binary::spawn(|c| {
         c.args(["--store", &store])
             .env("PAYWATCH_API_KEYS", KEY)
             .stderr(Stdio::null())
     });
-    (binary.child, binary.url)
+    (Killed(binary.child), binary.url)
 }
 
 const NOT_SENT: u8 = 0;
@@ -76,8 +93,7 @@ async fn every_acknowledged_change_survives_kill_9() {
         while acked.load(Ordering::SeqCst) < 300 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.kill(); // SIGKILL
         for s in senders {
             s.await.unwrap();
         }
@@ -114,8 +130,7 @@ async fn every_acknowledged_change_survives_kill_9() {
             count.get(&NOT_SENT).copied().unwrap_or(0) > 0,
             "run {run}: {count:?}"
         );
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.kill();
     }
 }
 
