@@ -11,6 +11,7 @@ use common::redis::Redis;
 use common::{start_with, Options, TestServer};
 use paywatch_server::config::Payments;
 use prometheus_parse::{Scrape, Value as Sample};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const KEY: &str = "admin-test-key-0123456789";
@@ -86,15 +87,15 @@ async fn metrics_move_as_a_scripted_run_says() {
         0.0
     );
 
-    let res = s
-        .client
-        .post(format!("{}/api/orders", s.url))
-        .bearer_auth(KEY)
-        .json(&json!({"order_no": "M-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let (code, _) = s
+        .api(
+            Method::POST,
+            "/orders",
+            Some(KEY),
+            Some(json!({"order_no": "M-1"})),
+        )
+        .await;
+    assert_eq!(code, 201);
 
     // One waiter of each kind.
     let mut sse = s.sse_reader("M-1", None).await;
@@ -125,15 +126,15 @@ async fn metrics_move_as_a_scripted_run_says() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let res = s
-        .client
-        .put(format!("{}/api/orders/M-1/status", s.url))
-        .bearer_auth(KEY)
-        .json(&json!({"status": "paid"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (code, _) = s
+        .api(
+            Method::PUT,
+            "/orders/M-1/status",
+            Some(KEY),
+            Some(json!({"status": "paid"})),
+        )
+        .await;
+    assert_eq!(code, 200);
     assert_eq!(sse.try_data(T).await.unwrap()["status"], "paid");
     assert_eq!(ws.json(T).await["status"], "paid");
     assert_eq!(long_poll.await.unwrap().unwrap()["status"], "paid");
@@ -319,15 +320,15 @@ async fn readyz_is_503_during_a_sigterm_drain() {
 #[tokio::test]
 async fn an_expiry_is_counted_by_its_source() {
     let s = server(None).await;
-    let res = s
-        .client
-        .post(format!("{}/api/orders", s.url))
-        .bearer_auth(KEY)
-        .json(&json!({"order_no": "M-EXP", "ttl_ms": 200}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let (code, _) = s
+        .api(
+            Method::POST,
+            "/orders",
+            Some(KEY),
+            Some(json!({"order_no": "M-EXP", "ttl_ms": 200})),
+        )
+        .await;
+    assert_eq!(code, 201);
     let mut sse = s.sse_reader("M-EXP", None).await;
     assert_eq!(sse.try_data(T).await.unwrap()["status"], "pending");
     assert_eq!(sse.try_data(T).await.unwrap()["status"], "expired");

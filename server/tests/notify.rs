@@ -19,6 +19,7 @@ use common::redis::Redis;
 use common::*;
 use paywatch_server::config::Payments;
 use paywatch_server::demo_payer::Signer;
+use reqwest::Method;
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer as _};
@@ -76,27 +77,17 @@ impl TestServer {
         if let Some(a) = amount {
             body["amount"] = a.into();
         }
-        let res = self
-            .client
-            .post(format!("{}/api/orders", self.url))
-            .bearer_auth(API_KEY)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "create {body}");
+        let (code, reply) = self
+            .api(Method::POST, "/orders", Some(API_KEY), Some(body.clone()))
+            .await;
+        assert_eq!(code, 201, "create {body}: {reply}");
     }
 
     async fn api_status(&self, order_no: &str) -> Value {
-        let res = self
-            .client
-            .get(format!("{}/api/orders/{}", self.url, enc(order_no)))
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        let path = format!("/orders/{}", enc(order_no));
+        let (code, body) = self.api(Method::GET, &path, Some(API_KEY), None).await;
+        assert_eq!(code, 200, "{body}");
+        body
     }
 
     /// Posts a notification: `(status, body text)`.

@@ -38,30 +38,6 @@ async fn server(redis: Option<String>) -> TestServer {
 }
 
 impl TestServer {
-    /// `/api` call with an optional key: `(status, JSON body)`.
-    async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}/api{path}", self.url));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        (
-            res.status().as_u16(),
-            res.json().await.unwrap_or(Value::Null),
-        )
-    }
-
     async fn put_status(&self, no: &str, status: &str) -> (u16, Value) {
         let path = format!("/orders/{}/status", enc(no));
         self.api(

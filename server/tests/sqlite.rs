@@ -159,19 +159,9 @@ async fn server(db: &Path, retention: Duration, keep_ended: Duration) -> TestSer
 }
 
 impl TestServer {
-    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}/api{path}", self.url))
-            .bearer_auth(KEY);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        (
-            res.status().as_u16(),
-            res.json().await.unwrap_or(Value::Null),
-        )
+    /// [`TestServer::api`] with this suite's key.
+    async fn shop(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.api(method, path, Some(KEY), body).await
     }
 }
 
@@ -182,7 +172,7 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
     let a = server(&db, week, Duration::from_secs(600)).await;
     let post = reqwest::Method::POST;
     let (code, _) = a
-        .api(
+        .shop(
             post.clone(),
             "/orders",
             Some(json!({"order_no": "R-PAID", "amount": 100})),
@@ -190,7 +180,7 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
         .await;
     assert_eq!(code, 201);
     let (code, created) = a
-        .api(
+        .shop(
             post.clone(),
             "/orders",
             Some(json!({"order_no": "R-SOON", "ttl_ms": 1_500})),
@@ -198,12 +188,12 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
         .await;
     assert_eq!(code, 201);
     let (code, _) = a
-        .api(post, "/orders", Some(json!({"order_no": "R-LATER"})))
+        .shop(post, "/orders", Some(json!({"order_no": "R-LATER"})))
         .await;
     assert_eq!(code, 201);
     let put = reqwest::Method::PUT;
     let (code, _) = a
-        .api(
+        .shop(
             put.clone(),
             "/orders/R-PAID/status",
             Some(json!({"status": "paid"})),
@@ -219,7 +209,7 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
     // A waiter that comes back is told at once.
     let mut paid = b.sse_reader("R-PAID", None).await;
     assert_eq!(paid.try_data(T).await.unwrap()["status"], "paid");
-    let (_, got) = b.api(reqwest::Method::GET, "/orders/R-PAID", None).await;
+    let (_, got) = b.shop(reqwest::Method::GET, "/orders/R-PAID", None).await;
     assert_eq!(
         (&got["amount"], &got["source"]),
         (&json!(100), &json!("api"))
@@ -232,7 +222,7 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
     assert_eq!(expired["expires_at"], created["expires_at"]);
     // The create is still idempotent across the restart.
     let (code, _) = b
-        .api(
+        .shop(
             reqwest::Method::POST,
             "/orders",
             Some(json!({"order_no": "R-LATER"})),
@@ -242,7 +232,7 @@ async fn pending_orders_and_their_expiry_come_back_after_a_restart() {
     let mut later = b.sse_reader("R-LATER", None).await;
     assert_eq!(later.try_data(T).await.unwrap()["status"], "pending");
     let (code, body) = b
-        .api(
+        .shop(
             put,
             "/orders/R-LATER/status",
             Some(json!({"status": "paid"})),
@@ -259,11 +249,11 @@ async fn ended_orders_go_after_the_retention() {
     let s = server(&db, Duration::from_millis(400), Duration::ZERO).await;
     let put = reqwest::Method::PUT;
     let (code, _) = s
-        .api(put, "/orders/OLD-1/status", Some(json!({"status": "paid"})))
+        .shop(put, "/orders/OLD-1/status", Some(json!({"status": "paid"})))
         .await;
     assert_eq!(code, 200);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let (code, body) = s.api(reqwest::Method::GET, "/orders/OLD-1", None).await;
+    let (code, body) = s.shop(reqwest::Method::GET, "/orders/OLD-1", None).await;
     assert_eq!(
         (code, &body["status"]),
         (200, &json!("paid")),
@@ -273,7 +263,7 @@ async fn ended_orders_go_after_the_retention() {
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Let the memory copy that the read made go again.
-        let (code, _) = s.api(reqwest::Method::GET, "/orders/OLD-1", None).await;
+        let (code, _) = s.shop(reqwest::Method::GET, "/orders/OLD-1", None).await;
         if code == 404 {
             break;
         }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::{enc, start_with, temp_dir, Options, TestServer, WsEvent};
 use paywatch_server::config::Payments;
 use paywatch_server::watch_token::WatchTokens;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const KEY: &str = "watch-test-api-key-0123456789";
@@ -63,16 +64,15 @@ fn refused(no: &str) -> [(Option<String>, &'static str); 3] {
 impl TestServer {
     /// Creates `no` through `/api`: its watch token.
     async fn create_watched(&self, no: &str) -> String {
-        let res = self
-            .client
-            .post(format!("{}/api/orders", self.url))
-            .bearer_auth(KEY)
-            .json(&json!({ "order_no": no }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
-        let body: Value = res.json().await.unwrap();
+        let (code, body) = self
+            .api(
+                Method::POST,
+                "/orders",
+                Some(KEY),
+                Some(json!({ "order_no": no })),
+            )
+            .await;
+        assert_eq!(code, 201, "{body}");
         body["watch_token"]
             .as_str()
             .expect("a watch_token")
@@ -80,15 +80,16 @@ impl TestServer {
     }
 
     async fn mark_paid(&self, no: &str) {
-        let res = self
-            .client
-            .put(format!("{}/api/orders/{}/status", self.url, enc(no)))
-            .bearer_auth(KEY)
-            .json(&json!({"status": "paid"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
+        let path = format!("/orders/{}/status", enc(no));
+        let (code, body) = self
+            .api(
+                Method::PUT,
+                &path,
+                Some(KEY),
+                Some(json!({"status": "paid"})),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
     }
 
     fn with_token(url: String, token: &Option<String>) -> String {
@@ -237,15 +238,15 @@ async fn without_a_secret_nothing_changes() {
         ..Options::default()
     })
     .await;
-    let res = s
-        .client
-        .post(format!("{}/api/orders", s.url))
-        .bearer_auth(KEY)
-        .json(&json!({"order_no": "W-OPEN"}))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
+    let (code, body) = s
+        .api(
+            Method::POST,
+            "/orders",
+            Some(KEY),
+            Some(json!({"order_no": "W-OPEN"})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
     assert!(body.get("watch_token").is_none(), "{body}");
     let (code, check) = s.check("W-OPEN", "").await;
     assert_eq!((code, &check["status"]), (200, &json!("pending")));

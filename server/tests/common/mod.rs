@@ -135,6 +135,31 @@ impl TestServer {
         format!("ws://{}/ws", self.server.local_addr())
     }
 
+    /// `/api{path}` with an optional Bearer key and JSON body: `(status,
+    /// JSON body)` (`null` for a body that is not JSON).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}/api{path}", self.url));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     pub async fn create(&self, order_no: &str) -> Value {
         self.create_body(json!({ "order_no": order_no })).await
     }
